@@ -1,0 +1,104 @@
+"""The figures of the series. Each function draws one figure and returns it."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+
+def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, title: str | None = None) -> Figure:
+    """A grid of images with their labels; with ``predictions``, mistakes are marked in red."""
+    n = len(images)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i].reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1)
+        label = int(labels[i])
+        if predictions is None:
+            ax.set_title(f"{label}", fontsize=10)
+        else:
+            pred = int(predictions[i])
+            wrong = pred != label
+            ax.set_title(f"label {label}\npred {pred}", fontsize=9, color="red" if wrong else "black")
+            if wrong:
+                ax.add_patch(plt.Rectangle((-0.5, -0.5), 28, 28, fill=False, edgecolor="red", linewidth=3))
+                ax.axis("on")
+                ax.set_xticks([])
+                ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_label_counts(counts: dict[str, torch.Tensor], title: str = "Images per digit") -> Figure:
+    """Bars of how many images of each digit, one group of bars per named set."""
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / len(counts)
+    for i, (name, per_digit) in enumerate(counts.items()):
+        xs = [d + (i - (len(counts) - 1) / 2) * width for d in range(10)]
+        ax.bar(xs, [int(c) for c in per_digit], width=width, label=name)
+    ax.set_xticks(range(10))
+    ax.set_xlabel("digit")
+    ax.set_ylabel("number of images")
+    ax.set_title(title)
+    if len(counts) > 1:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: list[dict], title: str = "Training progress") -> Figure:
+    """Accuracy and loss against epochs, validation (and training when recorded)."""
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.5))
+    epochs = range(1, len(history) + 1)
+    for split in ("val", "train"):
+        if f"{split}_acc" not in history[0]:
+            continue
+        name = "validation" if split == "val" else "training"
+        ax_acc.plot(epochs, [r[f"{split}_acc"] for r in history], "-o", markersize=3, label=name)
+        ax_loss.plot(epochs, [r[f"{split}_loss"] for r in history], "-o", markersize=3, label=name)
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    ax_loss.set(xlabel="epoch", ylabel="loss (cross-entropy)", title="Loss")
+    for ax in (ax_acc, ax_loss):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(matrix: torch.Tensor, title: str = "Confusion matrix") -> Figure:
+    """True digit down, predicted digit across; each cell shows its count."""
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    image = ax.imshow(matrix.numpy(), cmap="Blues")
+    threshold = matrix.max().item() / 2
+    for true in range(matrix.shape[0]):
+        for pred in range(matrix.shape[1]):
+            count = int(matrix[true, pred])
+            ax.text(pred, true, str(count), ha="center", va="center", fontsize=8,
+                    color="white" if count > threshold else "black")
+    ax.set_xticks(range(matrix.shape[1]))
+    ax.set_yticks(range(matrix.shape[0]))
+    ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_weights(model: torch.nn.Module, title: str = "What each output looks for") -> Figure:
+    """The learned weights of each digit's output as a 28x28 image (red: pushes up, blue: pushes down)."""
+    weights = model.linear.weight.detach().reshape(10, 28, 28).numpy()
+    limit = abs(weights).max()
+    fig, axes = plt.subplots(2, 5, figsize=(10, 4.4))
+    for digit, ax in enumerate(axes.flat):
+        ax.imshow(weights[digit], cmap="coolwarm", vmin=-limit, vmax=limit)
+        ax.set_title(f"digit {digit}")
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

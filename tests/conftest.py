@@ -1,0 +1,59 @@
+"""Shared fixtures: the real MNIST files, and small slices of them for fast tests."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_helpers.data import MNIST_SHA256, ensure_mnist, load_mnist, raw_folder
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The project's data folder, filled (and verified) from MNIST_MIRROR when needed."""
+    return ensure_mnist(download=False)
+
+
+@pytest.fixture(scope="session")
+def raw_files(data_root) -> dict[str, Path]:
+    """The four verified, decompressed MNIST files."""
+    return {name: raw_folder(data_root) / name for name in MNIST_SHA256}
+
+
+@pytest.fixture(scope="session")
+def train_tensors(data_root):
+    return load_mnist(train=True, data_root=data_root)
+
+
+@pytest.fixture()
+def small_loaders(train_tensors):
+    """A 2,000 / 500 image slice of the real training data, for quick training tests."""
+    from mnist_helpers import FastLoader
+
+    images, labels = train_tensors
+    return (FastLoader(images[:2000], labels[:2000], 64, shuffle=True, seed=0),
+            FastLoader(images[2000:2500], labels[2000:2500], 64))
+
+
+@pytest.fixture()
+def mirror_env(monkeypatch, tmp_path):
+    """A fresh empty data folder and a mirror folder to fill; MNIST_MIRROR points at the mirror."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    monkeypatch.setenv("MNIST_MIRROR", str(mirror))
+    return tmp_path / "data", mirror
+
+
+def copy_raw(raw_files, dest: Path, names=None) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names or raw_files:
+        shutil.copyfile(raw_files[name], dest / name)
+
+
+@pytest.fixture()
+def seeded():
+    torch.manual_seed(0)

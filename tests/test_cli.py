@@ -1,0 +1,72 @@
+"""python -m mnist_helpers train: option checks, progress on stderr, the JSON contract."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mnist_helpers import load_checkpoint
+from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, build_parser, main
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--epochs", "0"], "--epochs"), (["--epochs", "two"], "--epochs"), (["--lr", "0"], "--lr"),
+    (["--lr", "-0.1"], "--lr"), (["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"),
+    (["--batch-size", "0"], "--batch-size"), (["--val-size", "0"], "--val-size"),
+    (["--val-size", "60000"], "--val-size"),
+])
+def test_nonsense_values_exit_2_naming_the_option(args, option, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *args])
+    assert exit_info.value.code == 2
+    assert f"argument {option}:" in capsys.readouterr().err
+
+
+def test_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--epochs", "--lr", "--batch-size", "--val-size", "--seed", "--data-root", "--save", "--json"):
+        assert option in text
+    assert f"(default: {DEFAULT_EPOCHS})" in text and f"(default: {DEFAULT_LR})" in text
+    assert "(default: 128)" in text and "(default: 10000)" in text
+
+
+def test_train_json_contract_and_checkpoint(data_root, tmp_path):
+    save = tmp_path / "models" / "model.pt"
+    proc = run_cli("train", "--epochs", "2", "--lr", "0.3", "--val-size", "5000",
+                   "--data-root", str(data_root), "--save", str(save), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ("epochs", "lr", "batch_size", "val_loss", "val_acc", "test_loss", "test_acc", "train_seconds"):
+        assert key in result
+    assert (result["epochs"], result["lr"], result["batch_size"], result["val_size"]) == (2, 0.3, 128, 5000)
+    assert result["test_acc"] > 0.9 and result["val_acc"] > 0.9 and 0 < result["train_seconds"] < 120
+    # progress goes to stderr, one line per epoch; stdout stays clean for scripts
+    assert proc.stderr.count("Epoch [") == 2 and "Epoch [" not in proc.stdout
+    model = load_checkpoint(save)
+    assert model.metadata["test_acc"] == result["test_acc"] and len(model.metadata["history"]) == 2
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mnist_helpers", *args], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_defaults_reach_92_percent_test_accuracy(data_root):
+    proc = run_cli("train", "--data-root", str(data_root), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (result["epochs"], result["lr"]) == (DEFAULT_EPOCHS, DEFAULT_LR)
+    assert result["test_acc"] >= 0.92 and result["val_acc"] >= 0.91
+
+
+def test_missing_data_is_one_clear_message(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_MIRROR"}
+    env["MNIST_DOWNLOAD_HOST"] = "mnist.invalid"  # fails at once: the test never uses the network
+    proc = run_cli("train", "--data-root", str(tmp_path / "empty"), env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: MNIST is not available") and "Traceback" not in proc.stderr
+    assert "MNIST_MIRROR" in proc.stderr and "no network" in proc.stderr

@@ -1,0 +1,197 @@
+"""Where MNIST comes from, how it is verified, and the fast in-memory loaders."""
+
+import gzip
+import shutil
+import socket
+import time
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, Subset
+from torchvision.datasets import MNIST
+from torchvision.transforms import ToTensor
+
+from conftest import copy_raw
+from mnist_helpers import FastLoader, MnistDataError, ensure_mnist, get_data_loaders, get_test_loader, split_indices
+from mnist_helpers.data import MNIST_SHA256, raw_folder, sha256_of
+
+# --- resolution: data folder -> MNIST_MIRROR -> download -------------------------------------
+
+
+def test_files_already_present_are_used_without_mirror(raw_files, tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+    copy_raw(raw_files, raw_folder(tmp_path))
+    assert ensure_mnist(tmp_path, download=False) == tmp_path
+
+
+def test_mirror_of_gz_archives_is_copied_and_verified(raw_files, mirror_env):
+    root, mirror = mirror_env
+    for name, path in raw_files.items():
+        with open(path, "rb") as src, gzip.open(mirror / f"{name}.gz", "wb", compresslevel=1) as dst:
+            shutil.copyfileobj(src, dst)
+    ensure_mnist(root, download=False)
+    for name, digest in MNIST_SHA256.items():
+        assert sha256_of(raw_folder(root) / name) == digest
+    # torchvision's own loader now finds the files and needs no download
+    assert len(MNIST(root=root, train=False)) == 10_000
+
+
+def test_mirror_of_decompressed_files(raw_files, mirror_env):
+    root, mirror = mirror_env
+    copy_raw(raw_files, mirror)
+    ensure_mnist(root, download=False)
+    assert sorted(p.name for p in raw_folder(root).iterdir()) == sorted(MNIST_SHA256)  # no temp files left
+
+
+def test_damaged_file_in_data_folder_is_replaced_from_mirror(raw_files, mirror_env):
+    root, mirror = mirror_env
+    copy_raw(raw_files, mirror)
+    copy_raw(raw_files, raw_folder(root))
+    target = raw_folder(root) / "t10k-labels-idx1-ubyte"
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0xFF
+    target.write_bytes(bytes(data))
+    ensure_mnist(root, download=False)
+    assert sha256_of(target) == MNIST_SHA256["t10k-labels-idx1-ubyte"]
+
+
+def test_corrupt_mirror_file_is_refused_and_named(raw_files, mirror_env):
+    root, mirror = mirror_env
+    copy_raw(raw_files, mirror)
+    bad = mirror / "train-labels-idx1-ubyte"
+    data = bytearray(bad.read_bytes())
+    data[5000] = (data[5000] + 1) % 10  # one label changed: still a valid-looking file
+    bad.write_bytes(bytes(data))
+    with pytest.raises(MnistDataError, match="train-labels-idx1-ubyte is damaged") as err:
+        ensure_mnist(root, download=False)
+    assert "MNIST_MIRROR" in str(err.value)
+    assert not (raw_folder(root) / "train-labels-idx1-ubyte").exists()
+
+
+def test_truncated_gz_in_mirror_is_refused(raw_files, mirror_env):
+    root, mirror = mirror_env
+    copy_raw(raw_files, mirror, ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"])
+    packed = gzip.compress(raw_files["t10k-labels-idx1-ubyte"].read_bytes())
+    (mirror / "t10k-labels-idx1-ubyte.gz").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(MnistDataError, match="damaged or truncated"):
+        ensure_mnist(root, download=False)
+    assert not (raw_folder(root) / "t10k-labels-idx1-ubyte").exists()
+    assert [p.name for p in raw_folder(root).glob(".*")] == []  # the temporary file was removed
+
+
+def test_truncated_file_in_data_folder_is_not_used(raw_files, tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+    copy_raw(raw_files, raw_folder(tmp_path))
+    target = raw_folder(tmp_path) / "train-images-idx3-ubyte"
+    target.write_bytes(target.read_bytes()[:1000])
+    with pytest.raises(MnistDataError, match="train-images-idx3-ubyte is damaged"):
+        ensure_mnist(tmp_path, download=False)
+
+
+def test_missing_everything_says_what_was_tried_and_how_to_fix(tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+    with pytest.raises(MnistDataError) as err:
+        ensure_mnist(tmp_path, download=False)
+    message = str(err.value)
+    assert "train-images-idx3-ubyte is missing" in message
+    assert "MNIST_MIRROR is not set" in message
+    assert "export MNIST_MIRROR=" in message
+
+
+def test_mirror_missing_a_file(raw_files, mirror_env):
+    root, mirror = mirror_env
+    copy_raw(raw_files, mirror, ["train-images-idx3-ubyte"])
+    with pytest.raises(MnistDataError, match=r"train-labels-idx1-ubyte or train-labels-idx1-ubyte.gz is not in MNIST_MIRROR"):
+        ensure_mnist(root, download=False)
+
+
+def test_no_network_fails_fast(tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+
+    def unreachable(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", unreachable)
+    start = time.perf_counter()
+    with pytest.raises(MnistDataError, match="no network"):
+        ensure_mnist(tmp_path, download=True)
+    assert time.perf_counter() - start < 5
+
+
+# --- the fast path gives exactly what ToTensor gives --------------------------------------------
+
+
+def test_fast_loader_equals_totensor_dataloader(data_root):
+    train_loader, val_loader = get_data_loaders(batch_size=100, val_size=10_000, seed=42, data_root=data_root)
+    dataset = MNIST(root=data_root, train=True, transform=ToTensor())
+    _, val_idx = split_indices(60_000, 10_000, seed=42)
+    reference = DataLoader(Subset(dataset, val_idx[:300]), batch_size=100)
+    for (ours, our_labels), (theirs, their_labels) in zip(val_loader, reference):
+        assert ours.dtype == theirs.dtype == torch.float32
+        assert ours.shape == theirs.shape == (100, 1, 28, 28)
+        assert torch.equal(ours, theirs)
+        assert torch.equal(our_labels, their_labels)
+
+
+def test_test_loader_equals_torchvision_test_set(data_root):
+    loader = get_test_loader(batch_size=128, data_root=data_root)
+    dataset = MNIST(root=data_root, train=False, transform=ToTensor())
+    assert len(loader.labels) == 10_000 and len(loader) == 79
+    images, labels = next(iter(loader))
+    for i in (0, 57, 127):
+        image, label = dataset[i]
+        assert torch.equal(images[i], image) and labels[i].item() == label
+    assert 0.0 == loader.images.min().item() and loader.images.max().item() == 1.0
+
+
+def test_split_matches_random_split_of_a_dataset():
+    from torch.utils.data import random_split
+
+    train_idx, val_idx = split_indices(60_000, 10_000, seed=7)
+    a, b = random_split(list(range(60_000)), [50_000, 10_000], generator=torch.Generator().manual_seed(7))
+    assert train_idx == a.indices and val_idx == b.indices
+    assert len(set(train_idx) | set(val_idx)) == 60_000
+    assert split_indices(60_000, 10_000, seed=8)[1] != val_idx
+
+
+@pytest.mark.parametrize("bad", [0, 60_000, -5])
+def test_split_refuses_impossible_sizes(bad):
+    with pytest.raises(ValueError, match="val_size must be between 1 and 59999"):
+        split_indices(60_000, bad)
+
+
+def test_shuffling_is_seeded_and_changes_every_epoch(train_tensors):
+    images, labels = train_tensors
+
+    def epochs(seed):
+        loader = FastLoader(images[:1000], labels[:1000], 100, shuffle=True, seed=seed)
+        return [torch.cat([y for _, y in loader]) for _ in range(2)]
+
+    first, second = epochs(1), epochs(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    assert not torch.equal(first[0], first[1])  # a new order each epoch
+    assert torch.equal(first[0].sort().values, labels[:1000].sort().values)  # same images, reordered
+    assert not torch.equal(epochs(2)[0], first[0])
+
+
+def test_loader_batches_and_short_last_batch(train_tensors):
+    images, labels = train_tensors
+    loader = FastLoader(images[:300], labels[:300], batch_size=128)
+    shapes = [tuple(x.shape) for x, _ in loader]
+    assert shapes == [(128, 1, 28, 28), (128, 1, 28, 28), (44, 1, 28, 28)]
+    assert len(loader) == 3 and len(loader.dataset) == 300
+
+
+def test_loader_refuses_mismatched_inputs(train_tensors):
+    images, labels = train_tensors
+    with pytest.raises(ValueError, match="100 images but 99 labels"):
+        FastLoader(images[:100], labels[:99])
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        FastLoader(images[:100], labels[:100], batch_size=0)
+
+
+def test_default_split_sizes(data_root):
+    train_loader, val_loader = get_data_loaders(data_root=data_root)
+    assert len(train_loader.labels) == 50_000 and len(val_loader.labels) == 10_000
+    xb, yb = next(iter(train_loader))
+    assert xb.shape == (128, 1, 28, 28) and yb.shape == (128,)

@@ -1,0 +1,60 @@
+"""Each figure draws what it says: right number of panels, titles and axis labels."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from mnist_helpers import MnistModel  # noqa: E402
+from mnist_helpers.plots import plot_confusion_matrix, plot_history, plot_label_counts, plot_weights, show_images  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_show_images_marks_mistakes(train_tensors):
+    images, labels = train_tensors
+    preds = labels[:10].clone()
+    preds[3] = (preds[3] + 1) % 10
+    fig = show_images(images[:10], labels[:10], preds, ncols=5)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(fig.axes) == 10
+    assert titles[0] == f"label {labels[0].item()}\npred {labels[0].item()}"
+    red = [ax for ax in fig.axes if ax.title.get_color() == "red"]
+    assert len(red) == 1 and red[0] is fig.axes[3]
+
+
+def test_show_images_without_predictions(train_tensors):
+    images, labels = train_tensors
+    fig = show_images(images[:6], labels[:6], ncols=4)
+    assert [ax.get_title() for ax in fig.axes[:6]] == [str(int(x)) for x in labels[:6]]
+    assert len(fig.axes[5].images) == 1 and len(fig.axes[7].images) == 0  # grid padded with empty panels
+
+
+def test_plot_history_has_both_curves():
+    history = [{"val_acc": 0.8 + i / 100, "val_loss": 1 - i / 10, "train_acc": 0.7, "train_loss": 1.0} for i in range(4)]
+    fig = plot_history(history)
+    acc, loss = fig.axes
+    assert acc.get_xlabel() == "epoch" and acc.get_ylabel() == "accuracy"
+    assert [line.get_label() for line in acc.lines] == ["validation", "training"]
+    assert list(acc.lines[0].get_ydata()) == pytest.approx([0.8, 0.81, 0.82, 0.83])
+
+
+def test_confusion_matrix_plot_writes_counts():
+    matrix = torch.arange(100).reshape(10, 10)
+    fig = plot_confusion_matrix(matrix)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == 100 and texts[23] == "23"
+    assert fig.axes[0].get_xlabel() == "predicted digit"
+
+
+def test_weights_and_label_counts(seeded):
+    fig = plot_weights(MnistModel())
+    assert [ax.get_title() for ax in fig.axes] == [f"digit {d}" for d in range(10)]
+    fig = plot_label_counts({"train": torch.ones(10), "val": torch.ones(10) * 2})
+    assert len(fig.axes[0].patches) == 20 and fig.axes[0].get_ylabel() == "number of images"
