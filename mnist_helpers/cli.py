@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks = commands.add_parser("notebooks", formatter_class=defaults,
                                     help="execute the notebook series top to bottom and store its outputs",
                                     description="Execute every notebook in notebooks/ in order, in place.")
-    notebooks.add_argument("names", nargs="*", help="notebooks to run (default: all of them)")
+    notebooks.add_argument("names", nargs="*", help="notebooks to run, for example 05_train (default: all of them)")
+    notebooks.add_argument("--jobs", type=_whole_number(1), default=2, help="notebooks executed at the same time")
     return parser
 
 
@@ -102,12 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "notebooks":
             from .notebooks import run_series
 
-            return run_series(args.names)
+            run_series(args.names, args.jobs)
+            return 0
         results = train(args)
     except MnistDataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except OSError as err:  # for example --save into a folder that cannot be written
+    except OSError as err:  # for example --save into a folder that cannot be written, or an unknown notebook
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"validation: loss {results['val_loss']:.4f}, accuracy {results['val_acc']:.4f}")

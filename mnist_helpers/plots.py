@@ -47,7 +47,8 @@ def plot_label_counts(counts: dict[str, torch.Tensor], title: str = "Images per 
     ax.set_ylabel("number of images")
     ax.set_title(title)
     if len(counts) > 1:
-        ax.legend()
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.15)  # room for the legend above the bars
+        ax.legend(ncol=len(counts), loc="upper center")
     fig.tight_layout()
     return fig
 
