@@ -1,0 +1,21 @@
+"""pytest setup shared by tests/ and the nbval run over notebooks/.
+
+nbval compares every output of a re-executed notebook with the stored one. Stored notebooks
+hold no stderr (the runner refuses it), and stderr from a re-execution (a library's warning
+on another machine, say) is not part of what the series teaches, so it is left out of the
+comparison. Everything else is compared, after tests/nbval_sanitize.cfg.
+"""
+
+from nbval.plugin import IPyNbCell
+
+_compare_outputs = IPyNbCell.compare_outputs
+
+
+def _compare_without_stderr(self, test, ref, skip_compare=None):
+    def keep(outputs):
+        return [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+
+    return _compare_outputs(self, keep(test), keep(ref), skip_compare)
+
+
+IPyNbCell.compare_outputs = _compare_without_stderr

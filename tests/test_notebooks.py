@@ -1,0 +1,201 @@
+"""The notebook series: executed with papermill (defaults and overrides), numbers checked, metadata clean.
+
+nbval (run by the same pytest command, see pyproject.toml) separately re-executes the
+committed notebooks and compares every output with the stored one.
+"""
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SERIES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = ["01_explore.ipynb", "02_split.ipynb", "03_model.ipynb", "04_softmax_cross_entropy.ipynb",
+            "05_train.ipynb", "06_test.ipynb", "07_save_load.ipynb"]
+
+
+def execute(name: str, out_dir: Path, **parameters) -> str:
+    """Run a notebook with papermill from its own folder; return everything it printed."""
+    output = out_dir / name
+    papermill.execute_notebook(NOTEBOOKS / name, output, parameters=parameters, cwd=str(NOTEBOOKS),
+                               kernel_name="python3", progress_bar=False)
+    nb = nbformat.read(output, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def number(text: str, pattern: str) -> float:
+    """The number printed after ``pattern`` (last occurrence), commas allowed."""
+    found = re.findall(pattern + r"\s*([-\d.,]+\d)", text)
+    assert found, f"nothing printed matches {pattern!r}"
+    return float(found[-1].replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def defaults(tmp_path_factory):
+    """Each notebook executed once with its default parameters (cached for the module)."""
+    out_dir = tmp_path_factory.mktemp("defaults")
+    cache = {}
+
+    def run(name: str) -> str:
+        if name not in cache:
+            models_dir = {"models_dir": str(out_dir / "models")} if name == "07_save_load.ipynb" else {}
+            cache[name] = execute(name, out_dir, **models_dir)
+        return cache[name]
+
+    return run
+
+
+def test_the_series_is_complete():
+    assert SERIES == EXPECTED
+
+
+# --- numbers produced with the default parameters ----------------------------------------------
+
+
+def test_01_explore(defaults):
+    text = defaults("01_explore.ipynb")
+    assert number(text, "training images:") == 60_000 and number(text, "test images:") == 10_000
+    assert "shape: (1, 28, 28)  dtype: torch.float32" in text
+    assert "smallest value 0.0, largest value 1.0" in text
+    counts = [int(c.replace(",", "")) for c in re.findall(r"digit \d: +([\d,]+) training", text)]
+    assert len(counts) == 10 and sum(counts) == 60_000 and min(counts) > 5000
+
+
+def test_02_split(defaults):
+    text = defaults("02_split.ipynb")
+    assert "training: 50,000 images, validation: 10,000 images" in text
+    assert "digits in the naive validation set: [8, 9]" in text
+    assert "same seed, same split:           True" in text
+    assert "images: (128, 1, 28, 28)" in text and "labels: (128,)" in text
+    assert "same validation images: True" in text and "same validation labels: True" in text
+
+
+def test_03_model(defaults):
+    text = defaults("03_model.ipynb")
+    assert number(text, "parameters:") == 7850
+    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in text
+    assert "same memory, no copy: True" in text and "outputs: (128, 10)" in text
+
+
+def test_04_softmax_cross_entropy(defaults):
+    text = defaults("04_softmax_cross_entropy.ipynb")
+    assert "same as ours: True" in text and "the same as ours:  True" in text
+    assert number(text, "sum of the first row:") == 1.0
+    assert 0.0 < number(text, "accuracy of the untrained model on this batch:") < 0.2  # chance
+    assert 2.2 < number(text, "our cross-entropy:") < 2.4  # about log(10)
+    assert "can accuracy be differentiated? False" in text and "same predictions: True" in text
+
+
+def test_05_train(defaults):
+    text = defaults("05_train.ipynb")
+    assert 0.0 < number(text, "before training: val_loss [\\d.]+, val_acc") < 0.2
+    first_round = [float(x) for x in re.findall(r"val_acc: ([\d.]+)", text)][:5]
+    assert 0.75 < first_round[-1] < 0.85  # the tutorial's settings after 5 epochs
+    assert 0.83 < number(text, "tutorial settings, after 20 epochs: val_acc") < 0.88
+    assert number(text, "better settings, after 10 epochs: val_acc") > 0.91
+    assert number(text, "test set: loss [\\d.]+, accuracy") >= 0.92
+
+
+def test_06_test(defaults):
+    text = defaults("06_test.ipynb")
+    test_acc = number(text, "test:       loss [\\d.]+, accuracy")
+    val_acc = number(text, "validation: loss [\\d.]+, accuracy")
+    assert test_acc >= 0.92 and abs(test_acc - val_acc) < 0.02
+    assert "exactly the same figures: True" in text
+    rates = [float(x) for x in re.findall(r"digit \d: ([\d.]+)% right", text)]
+    assert len(rates) == 10 and min(rates) > 80
+    wrong = int(re.search(r"(\d+) of 10,000 test images are wrong", text).group(1))
+    assert wrong == round((1 - test_acc) * 10_000)
+
+
+def test_07_save_load(defaults):
+    text = defaults("07_save_load.ipynb")
+    assert number(text, "after loading:               test accuracy") == number(text, "test: loss [\\d.]+, accuracy")
+    assert number(text, "fresh model, random weights: test accuracy") < 0.3
+    for line in ("same weights:            True", "same test loss:          True", "same test accuracy:      True",
+                 "same test results: True"):
+        assert line in text
+    assert "refused (UnpicklingError): WeightsUnpickler error: Unsupported global" in text
+    assert "this code ran while loading" not in text  # the payload never ran
+    assert "holds Python objects that are not safe to load" in text
+
+
+# --- overridden parameters -----------------------------------------------------------------------
+
+OVERRIDES = {
+    "01_explore.ipynb": {"n_samples": 8},
+    "02_split.ipynb": {"val_size": 5_000, "batch_size": 100, "seed": 1},
+    "03_model.ipynb": {"batch_size": 32, "seed": 0},
+    "04_softmax_cross_entropy.ipynb": {"batch_size": 64},
+    "05_train.ipynb": {"epochs": 1, "more_epochs": 1, "better_epochs": 2, "better_lr": 0.5},
+    "06_test.ipynb": {"epochs": 2, "n_examples": 8},
+    "07_save_load.ipynb": {"epochs": 1},
+}
+
+
+def parameter_names(name: str) -> set[str]:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{name} must have exactly one cell tagged 'parameters'"
+    assert nb.cells.index(cells[0]) <= 2, f"{name}: the parameters cell belongs near the top"
+    return {t.id for node in ast.parse(cells[0].source).body for t in node.targets}
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_every_overridden_parameter_exists(name):
+    assert set(OVERRIDES[name]) <= parameter_names(name)
+    assert {"data_root"} <= parameter_names(name)
+
+
+@pytest.mark.parametrize("name", ["02_split.ipynb", "03_model.ipynb", "05_train.ipynb", "06_test.ipynb",
+                                  "07_save_load.ipynb"])
+def test_overridden_parameters_change_the_results(name, tmp_path):
+    parameters = dict(OVERRIDES[name])
+    if name == "07_save_load.ipynb":
+        parameters["models_dir"] = str(tmp_path / "models")
+    text = execute(name, tmp_path, **parameters)
+    if name == "02_split.ipynb":
+        assert "training: 55,000 images, validation: 5,000 images" in text
+        assert "batches per epoch: 550 for training, 50 for validation" in text
+    elif name == "03_model.ipynb":
+        assert "a batch of images: (32, 1, 28, 28)" in text and number(text, "parameters:") == 7850
+    elif name == "05_train.ipynb":
+        assert "tutorial settings, after 2 epochs" in text and "better settings, after 2 epochs" in text
+        assert number(text, "better settings, after 2 epochs: val_acc") > 0.88
+    elif name == "06_test.ipynb":
+        assert len(re.findall(r"Epoch \[\d\]", text)) == 2 and number(text, "test:       loss [\\d.]+, accuracy") > 0.9
+    elif name == "07_save_load.ipynb":
+        assert "trained 1 epochs at lr 0.3" in text and (tmp_path / "models" / "mnist-logistic.pth").is_file()
+
+
+# --- hygiene of the committed notebooks ---------------------------------------------------------
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.])(/(home|root|tmp|work|Users|var|opt)/|[A-Za-z]:\\\\)")
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_committed_notebook_is_clean(name):
+    raw = (NOTEBOOKS / name).read_text()
+    nb = nbformat.reads(raw, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}
+    assert "papermill" not in raw and "widget" not in json.dumps(nb.metadata)
+    assert not ABSOLUTE_PATH.search(raw), f"{name} holds an absolute path: {ABSOLUTE_PATH.search(raw).group(0)}"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "run top to bottom, once"
+    for cell in code:
+        assert set(cell.metadata) <= {"tags"}
+        for output in cell.outputs:
+            assert output.output_type != "error", f"{name}: a cell raised {output.get('ename')}"
+            assert output.get("name") != "stderr", f"{name}: stderr output: {output.get('text', '')[:200]}"
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and "**Run time:**" in first.source and "**What you will learn:**" in first.source
+    assert "## Summary" in nb.cells[-1].source or "## Summary" in nb.cells[-2].source
+    assert "## Things to try" in nb.cells[-1].source
