@@ -6,7 +6,13 @@ on another machine, say) is not part of what the series teaches, so it is left o
 comparison. Everything else is compared, after tests/nbval_sanitize.cfg.
 """
 
+import os
+
 from nbval.plugin import IPyNbCell
+
+# Kernels started by nbval and papermill inherit this process's environment: a non-interactive
+# MPLBACKEND (Agg) there would stop the inline backend from showing any figure.
+os.environ.pop("MPLBACKEND", None)
 
 _compare_outputs = IPyNbCell.compare_outputs
 

@@ -11,7 +11,8 @@ def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, 
     """A grid of images with their labels; with ``predictions``, mistakes are marked in red."""
     n = len(images)
     nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows), squeeze=False)
+    row_height = 1.5 if predictions is None else 1.8  # two-line titles need more room
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, row_height * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:

@@ -1,15 +1,15 @@
 """Shared fixtures: the real MNIST files, and small slices of them for fast tests."""
 
-import os
 import shutil
 from pathlib import Path
 
+import matplotlib
 import pytest
 import torch
 
 from mnist_helpers.data import MNIST_SHA256, ensure_mnist, load_mnist, raw_folder
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+matplotlib.use("Agg")  # in this process only: notebook kernels must keep their inline backend
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,15 @@ def execute(name: str, out_dir: Path, **parameters) -> str:
     papermill.execute_notebook(NOTEBOOKS / name, output, parameters=parameters, cwd=str(NOTEBOOKS),
                                kernel_name="python3", progress_bar=False)
     nb = nbformat.read(output, as_version=4)
+    stored = nbformat.read(NOTEBOOKS / name, as_version=4)
+    assert figures(nb) == figures(stored), f"{name}: {figures(nb)} figures shown, {figures(stored)} stored"
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                    if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def figures(nb) -> int:
+    """How many images the notebook's outputs show."""
+    return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
 def number(text: str, pattern: str) -> float:
