@@ -10,6 +10,8 @@ import os
 
 from nbval.plugin import IPyNbCell
 
+from mnist_helpers.notebooks import is_stderr
+
 # Kernels started by nbval and papermill inherit this process's environment: a non-interactive
 # MPLBACKEND (Agg) there would stop the inline backend from showing any figure.
 os.environ.pop("MPLBACKEND", None)
@@ -19,7 +21,7 @@ _compare_outputs = IPyNbCell.compare_outputs
 
 def _compare_without_stderr(self, test, ref, skip_compare=None):
     def keep(outputs):
-        return [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        return [o for o in outputs if not is_stderr(o)]
 
     return _compare_outputs(self, keep(test), keep(ref), skip_compare)
 

@@ -44,11 +44,16 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
+def is_stderr(output) -> bool:
+    """Whether a cell output is text written to stderr."""
+    return output.get("output_type") == "stream" and output.get("name") == "stderr"
+
+
 def stderr_outputs(nb) -> list[str]:
     """Where a cell wrote to stderr (warnings, for example): none may be committed."""
     return [f"cell {i}: {''.join(o.get('text', ''))[:200]!r}"
             for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-            for o in cell.outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+            for o in cell.outputs if is_stderr(o)]
 
 
 def write_atomically(nb, path: Path) -> None:
