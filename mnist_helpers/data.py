@@ -214,9 +214,9 @@ def split_indices(n: int, val_size: int, seed: int = DEFAULT_SEED) -> tuple[list
 class FastLoader:
     """Batches of ``(images, labels)`` from tensors held in memory.
 
-    Yields the same batches as ``DataLoader(dataset, batch_size, shuffle,
-    generator)`` over the same images, without the per-image Python work:
-    one ``randperm`` per epoch when shuffling, then slices.
+    Yields the same batches as a ``DataLoader`` over the same images (when shuffling, in the
+    first epoch, one with ``sampler=RandomSampler(dataset, generator=torch.Generator().manual_seed(seed))``),
+    without the per-image Python work: one ``randperm`` per epoch, then one gather per batch.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE,

@@ -174,6 +174,18 @@ def test_shuffling_is_seeded_and_changes_every_epoch(train_tensors):
     assert not torch.equal(epochs(2)[0], first[0])
 
 
+def test_shuffled_batches_equal_a_seeded_dataloader(train_tensors):
+    from torch.utils.data import RandomSampler, TensorDataset
+
+    images, labels = train_tensors[0][:700], train_tensors[1][:700]
+    ours = FastLoader(images, labels, 128, shuffle=True, seed=5)
+    dataset = TensorDataset(images, labels)
+    theirs = DataLoader(dataset, 128, sampler=RandomSampler(dataset, generator=torch.Generator().manual_seed(5)))
+    # The first epoch only: RandomSampler draws a spare permutation at the end of each epoch.
+    for (x, y), (tx, ty) in zip(ours, theirs, strict=True):
+        assert torch.equal(x, tx) and torch.equal(y, ty)
+
+
 def test_loader_batches_and_short_last_batch(train_tensors):
     images, labels = train_tensors
     loader = FastLoader(images[:300], labels[:300], batch_size=128)
