@@ -15,6 +15,8 @@ from mnist_helpers.notebooks import is_stderr
 # Kernels started by nbval and papermill inherit this process's environment: a non-interactive
 # MPLBACKEND (Agg) there would stop the inline backend from showing any figure.
 os.environ.pop("MPLBACKEND", None)
+# Headless, like the runner that made the stored outputs: fit prints its per-epoch lines, no live bar.
+os.environ["MNIST_PROGRESS"] = "plain"
 
 _compare_outputs = IPyNbCell.compare_outputs
 

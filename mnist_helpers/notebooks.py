@@ -115,6 +115,7 @@ def run_series(names: list[str] | None = None, jobs: int = 2, folder: Path = NOT
             raise FileNotFoundError(f"no notebook named {', '.join(unknown)} in {folder}")
         paths = [p for p in paths if p.name in names or p.stem in names]
     os.environ.pop("MPLBACKEND", None)  # kernels inherit it; the inline backend must show the figures
+    os.environ["MNIST_PROGRESS"] = "plain"  # stored outputs: the per-epoch lines, no live bar
     if jobs > 1:
         # Several kernels at once on a few cores: one math thread each, or their threads fight
         # (measured: 10x slower). Printed results are the same to the digit either way.

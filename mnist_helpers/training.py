@@ -9,6 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .model import NUM_CLASSES
+from .progress import training_progress
 
 
 def evaluate(model: nn.Module, val_loader) -> dict[str, float]:
@@ -40,18 +41,21 @@ def _check_labels(labels: torch.Tensor) -> None:
         )
 
 
-def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_func=torch.optim.SGD) -> list[dict]:
+def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_func=torch.optim.SGD,
+        progress: bool | None = None) -> list[dict]:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return one result dict per epoch.
 
     Each batch: loss, backpropagate, step, zero the gradients. After each epoch:
     ``evaluate`` on ``val_loader``. Each dict holds ``val_loss``, ``val_acc`` and
     ``train_loss``, ``train_acc`` (averaged over the epoch while the weights moved).
+    ``progress``: show a live progress bar or not; by default, only in Jupyter (see progress.py).
     """
     if not (isinstance(epochs, int) and epochs >= 1):
         raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr (the learning rate) must be a positive number, got {lr!r}")
     optimizer = opt_func(model.parameters(), lr)
+    bar = training_progress(epochs, len(train_loader), progress)
     history = []
     for epoch in range(epochs):
         model.train()
@@ -67,6 +71,7 @@ def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_
             total_loss += loss.detach() * len(labels)
             correct += (outputs.argmax(dim=1) == labels).sum()
             count += len(labels)
+            bar.batch_done(epoch, batch_number, loss)
         result = evaluate(model, val_loader)
         result["train_loss"] = total_loss.item() / count
         result["train_acc"] = correct.item() / count
@@ -74,6 +79,7 @@ def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_
             raise FloatingPointError(
                 f"training diverged in epoch {epoch}: the loss is {result['val_loss']}. Try a smaller learning rate than lr={lr}."
             )
+        bar.epoch_done(epoch, result)
         if hasattr(model, "epoch_end"):
             model.epoch_end(epoch, result)
         history.append(result)
