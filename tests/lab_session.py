@@ -1,0 +1,193 @@
+"""A private JupyterLab for the browser test, and the notebook actions a learner takes in it.
+
+``running_jupyterlab`` serves a temporary copy of the repository (the checkout is never
+modified or autosaved) from the project's environment, on 127.0.0.1 with a random token,
+with its own settings: windowing off (JupyterLab 4 otherwise renders only the visible
+cells), no news or update checks. ``run_notebook`` opens a notebook in the browser, clears
+its outputs, runs all cells from the Run menu and reads back what every cell shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("MNIST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "data", "artifacts", "models", "__pycache__", "*.egg-info",
+                                    ".pytest_cache", ".ipynb_checkpoints")
+SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path  # the temporary copy of the repository it serves
+    log: Path
+
+    def api(self, method: str, path: str) -> object:
+        request = urllib.request.Request(f"{self.url}/api/{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def shut_down_kernels(self) -> None:
+        for session in self.api("GET", "sessions"):
+            self.api("DELETE", f"sessions/{session['id']}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_jupyterlab(data_root: Path, startup_timeout: float = 120):
+    """Start JupyterLab on a copy of the repository; yield a ``Lab``; stop it and remove the copy."""
+    with tempfile.TemporaryDirectory(prefix="mnist-lab-") as folder:
+        home = Path(folder)
+        root = home / "repo"
+        shutil.copytree(ROOT, root, ignore=NOT_COPIED)
+        (root / "data").symlink_to(Path(data_root).resolve(), target_is_directory=True)
+        for name, values in SETTINGS.items():
+            path = home / "settings" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+        env = {k: v for k, v in os.environ.items() if k not in ("MNIST_PROGRESS", "MPLBACKEND", "OMP_NUM_THREADS")}
+        env.update(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "share"),
+                   JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+                   JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+        port, token = free_port(), secrets.token_hex(16)
+        lab = Lab(f"http://127.0.0.1:{port}", token, root, home / "server.log")
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                   f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+                   "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--ServerApp.allow_root=True")  # containers and CI often run as root
+        with open(lab.log, "w") as log:
+            server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(lab, server, startup_timeout)
+            yield lab
+        finally:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def wait_until_up(lab: Lab, server: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with code {server.returncode}:\n{lab.log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError):
+            lab.api("GET", "status")
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{lab.log.read_text()[-3000:]}")
+
+
+# What every cell shows, read from the page: type, prompt, first source line, outputs.
+READ_CELLS = """notebook => [...notebook.querySelectorAll('.jp-Cell')].map(cell => ({
+  code: cell.classList.contains('jp-CodeCell'),
+  prompt: (cell.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
+  source: ((cell.querySelector('.cm-line') || {}).textContent || '').trim(),
+  stdout: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')]
+          .map(o => o.textContent).join(''),
+  stderr: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+          .map(o => o.textContent).join(''),
+  images: [...cell.querySelectorAll('.jp-OutputArea-output img')].map(i => i.complete && i.naturalWidth > 0),
+  bars: [...cell.querySelectorAll('.mnist-progress progress')].map(p => [p.value, p.max]),
+}))"""
+
+
+class NotebookFailure(AssertionError):
+    pass
+
+
+def kernel_ready(page) -> bool:
+    """A kernel exists and is idle (the indicator alone says idle before any kernel has started)."""
+    return page.evaluate("""() => {
+      const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+      const status = panel && panel.querySelector('.jp-Notebook-ExecutionIndicator');
+      const name = panel && panel.querySelector('.jp-KernelName');
+      return !!(status && name && status.getAttribute('data-status') === 'idle' && name.textContent.includes('Python'));
+    }""")
+
+
+def menu(page, top: str, item: str) -> None:
+    page.click(f'.lm-MenuBar-itemLabel:text-is("{top}")')
+    page.click(f'.lm-Menu-itemLabel:text-is("{item}")')
+
+
+def wait_for(page, condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise NotebookFailure(f"timed out after {timeout:.0f} s waiting for {what}")
+        page.wait_for_timeout(250)
+
+
+def run_notebook(page, lab: Lab, name: str, timeout: float = 300) -> list[dict]:
+    """Open ``notebooks/<name>.ipynb``, clear it, run all cells, wait for the kernel; return every cell as shown."""
+    page.goto(f"{lab.url}/lab/tree/notebooks/{name}.ipynb?reset&token={lab.token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    wait_for(page, lambda: kernel_ready(page), 120, f"the kernel of {name} to start")
+    notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+    notebook.locator(".jp-Cell").first.click()
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    cells = notebook.evaluate(READ_CELLS)
+    if any(c["code"] and c["prompt"].strip() != "[ ]:" for c in cells):
+        raise NotebookFailure(f"{name}: the outputs were not cleared before running")
+    menu(page, "Run", "Run All Cells")  # queues every code cell at once: each shows [*] until it has run
+
+    def prompts() -> list[str]:
+        return [c["prompt"].strip() for c in notebook.evaluate(READ_CELLS) if c["code"]]
+
+    def finished() -> bool:  # after an error JupyterLab stops, and the cells left over show [ ] again
+        return "[*]:" not in prompts() and kernel_ready(page)
+
+    wait_for(page, lambda: any(p != "[ ]:" for p in prompts()), 60, f"{name} to start running")
+    try:
+        wait_for(page, finished, timeout, f"{name} to finish")
+    except NotebookFailure as failure:
+        waiting = [f"cell {i} ({c['source'][:60]!r})" for i, c in enumerate(notebook.evaluate(READ_CELLS))
+                   if c["code"] and c["prompt"].strip() == "[*]:"]
+        raise NotebookFailure(f"{name}: {failure}; still waiting: {', '.join(waiting[:5])}") from None
+    return notebook.evaluate(READ_CELLS)
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole notebook, top to bottom, in one picture (the page grows to the notebook's height)."""
+    height = page.evaluate("""() => {
+      const outer = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
+      outer.scrollTop = 0;
+      return outer.scrollHeight;
+    }""")
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": viewport["width"], "height": min(height + 160, 16_000)})
+    page.wait_for_timeout(500)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(viewport)

@@ -1,0 +1,113 @@
+"""Every notebook of the series, run in JupyterLab in a real browser (Chromium, driven by Playwright).
+
+For each notebook: open it, clear its outputs, Run > Run All Cells, wait for the kernel, then
+check what the page shows: every code cell ran, in order; nothing raised or wrote to stderr;
+every figure of the stored notebook rendered as an image; the printed text is what the stored
+notebook shows; training showed its live progress bar, run to the end. A screenshot of each
+notebook goes to artifacts/browser/.
+"""
+
+import configparser
+import contextlib
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lab_session import CHROMIUM, CHROMIUM_ARGS, ROOT, run_notebook, running_jupyterlab, screenshot
+
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ARTIFACTS = ROOT / "artifacts" / "browser"
+SANITIZE = configparser.ConfigParser()
+SANITIZE.read(ROOT / "tests" / "nbval_sanitize.cfg")
+
+
+def sanitized(text: str) -> str:
+    """What nbval compares: the same patterns normalised, and trailing spaces dropped."""
+    for section in SANITIZE.sections():
+        text = re.sub(SANITIZE[section]["regex"], SANITIZE[section]["replace"], text)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+@pytest.fixture(scope="module")
+def lab(data_root):
+    if not CHROMIUM.exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: install it (apt-get install chromium) or set MNIST_CHROMIUM to its path")
+    with running_jupyterlab(data_root) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        yield page
+        browser.close()
+
+
+def problems(name: str, shown: list[dict], stored: list) -> list[str]:
+    """Everything that differs from a clean run of the stored notebook, naming the notebook and the cell."""
+    if len(shown) != len(stored):
+        return [f"{name}: JupyterLab shows {len(shown)} cells, the file has {len(stored)}"]
+    found, count = [], 0
+    for index, (cell, original) in enumerate(zip(shown, stored)):
+        if original.cell_type != "code":
+            continue
+        count += 1
+        where = f"{name}, cell {index} ({cell['source'][:60]!r})"
+        if cell["stderr"]:
+            found.append(f"{where} raised or wrote to stderr:\n{cell['stderr'][-2000:]}")
+        if cell["prompt"].strip() != f"[{count}]:":
+            found.append(f"{where}: shows {cell['prompt'].strip()!r}, expected [{count}]: (every cell run, in order)")
+            continue
+        figures = sum("image/png" in o.get("data", {}) for o in original.outputs)
+        if len(cell["images"]) != figures or not all(cell["images"]):
+            found.append(f"{where}: {sum(cell['images'])} figures rendered, the stored notebook has {figures}")
+        printed = "".join(o.text for o in original.outputs if o.output_type == "stream" and o.name == "stdout")
+        if sanitized(cell["stdout"]) != sanitized(printed):
+            found.append(f"{where}: printed\n{cell['stdout'][:1000]}\nbut the stored notebook shows\n{printed[:1000]}")
+        trainings = printed.count("Epoch [0],")
+        if len(cell["bars"]) != trainings or not all(value == maximum > 0 for value, maximum in cell["bars"]):
+            found.append(f"{where}: live progress bars {cell['bars']} (value, max) for {trainings} trainings")
+    return found
+
+
+def run_and_picture(page, lab, name: str) -> list[dict]:
+    try:
+        shown = run_notebook(page, lab, name)
+        if name == "05_train":  # the README's picture: live training progress and its curves, as a learner sees them
+            page.set_viewport_size({"width": 1280, "height": 1150})
+            page.locator(".mnist-progress").last.evaluate("bar => bar.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab-05_train.png"))
+            page.set_viewport_size({"width": 1280, "height": 900})
+        return shown
+    finally:
+        with contextlib.suppress(Exception):  # a picture of a failure helps; its absence must not hide the failure
+            screenshot(page, ARTIFACTS / f"{name}.png")
+        lab.shut_down_kernels()
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_in_jupyterlab(lab, page, name):
+    stored = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4).cells
+    found = problems(name, run_and_picture(page, lab, name), stored)
+    assert not found, "\n".join(found)
+
+
+def test_a_failing_cell_is_named(lab, page):
+    """The checks above can fail: a notebook whose second cell raises is reported cell by cell."""
+    cells = [nbformat.v4.new_code_cell("print('before')"), nbformat.v4.new_code_cell("1 / 0"),
+             nbformat.v4.new_code_cell("print('after')")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}),
+                   lab.root / "notebooks" / "99_broken.ipynb")
+    stored = [nbformat.v4.new_code_cell(c.source, outputs=[nbformat.v4.new_output("stream", text=t)] if t else [])
+              for c, t in zip(cells, ["before\n", "", "after\n"])]
+    found = problems("99_broken", run_and_picture(page, lab, "99_broken"), stored)
+    assert len(found) == 2, found
+    assert found[0].startswith("99_broken, cell 1 ('1 / 0') raised") and "ZeroDivisionError" in found[0]
+    assert found[1].startswith("99_broken, cell 2 (\"print('after')\"): shows '[ ]:', expected [3]:")
