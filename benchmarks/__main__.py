@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -27,7 +26,7 @@ from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 from mnist_helpers.notebooks import NOTEBOOK_DIR, run_series
 
 from . import pipelines
-from .report import machine, render, update_readme, write_text
+from .report import add_ratios, machine, render, update_readme, write_text
 
 HERE = Path(__file__).resolve().parent
 QUICK = {"size": 3000, "val_size": 500, "repeats": 1, "max_epochs": 2, "notebooks": ["03_model"]}
@@ -144,7 +143,6 @@ def peak_memory(settings: dict, data_root: Path, quick: bool) -> dict[str, float
 
 def series_times(settings: dict, data_root: Path) -> dict:
     """The notebook series executed headless by the project's runner, on a copy (the checkout is not touched)."""
-    saved_environment = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="mnist-series-") as folder:
         copy_dir = Path(folder) / "notebooks"
         shutil.copytree(NOTEBOOK_DIR, copy_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -152,8 +150,6 @@ def series_times(settings: dict, data_root: Path) -> dict:
         start = time.perf_counter()
         per_notebook = run_series(settings["notebooks"], jobs=2, folder=copy_dir)
         total = time.perf_counter() - start
-    os.environ.clear()
-    os.environ.update(saved_environment)
     return {"jobs": 2, "total_seconds": total, "notebooks": per_notebook}
 
 
@@ -179,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     results["time_to_accuracy"] = time_to_accuracy(settings, data_root)
     results["peak_rss_mib"] = peak_memory(settings, data_root, args.quick)
     results["series"] = series_times(settings, data_root)
+    add_ratios(results)
     report = render(results)
     print(report)
 

@@ -68,8 +68,7 @@ def table(header: list[str], rows: list[list]) -> str:
 
 
 def render(results: dict) -> str:
-    """The whole report as Markdown (also what ``python -m benchmarks`` prints)."""
-    add_ratios(results)
+    """The whole report as Markdown (also what ``python -m benchmarks`` prints); needs ``add_ratios`` first."""
     m, s = results["machine"], results["settings"]
     epochs, accuracy = results["epoch_seconds"], results["time_to_accuracy"]
     parts = [

@@ -70,15 +70,18 @@ def write_atomically(nb, path: Path) -> None:
             os.remove(tmp)
 
 
-async def execute_notebook(path: Path, timeout: int = 600) -> float:
-    """Execute one notebook in place, in its own folder, with the python3 kernel; return its seconds."""
+async def execute_notebook(path: Path, timeout: int = 600, env: dict[str, str] | None = None) -> float:
+    """Execute one notebook in place, in its own folder, with the python3 kernel; return its seconds.
+
+    ``env``: the kernel's environment (default: this process's).
+    """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     await NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                         resources={"metadata": {"path": str(path.parent)}}).async_execute()
+                         resources={"metadata": {"path": str(path.parent)}}).async_execute(env=env)
     seconds = time.perf_counter() - start
     problems = stderr_outputs(nb)
     if problems:
@@ -89,13 +92,25 @@ async def execute_notebook(path: Path, timeout: int = 600) -> float:
     return seconds
 
 
+def kernel_environment(jobs: int) -> dict[str, str]:
+    """This process's environment, made headless for the kernels the runner starts."""
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the inline backend must show the figures
+    env["MNIST_PROGRESS"] = "plain"  # stored outputs: the per-epoch lines, no live bar
+    if jobs > 1:
+        # Several kernels at once on a few cores: one math thread each, or their threads fight
+        # (measured: 10x slower). Printed results are the same to the digit either way.
+        env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
 async def _run_all(paths: list[Path], jobs: int) -> dict[str, float]:
     slots = asyncio.Semaphore(jobs)
+    env = kernel_environment(jobs)
 
     async def run_one(path: Path) -> float:
         async with slots:
             print(f"running {path.name} ...", file=sys.stderr, flush=True)
-            seconds = await execute_notebook(path)
+            seconds = await execute_notebook(path, env=env)
             print(f"  {path.name}: {seconds:.1f} s", file=sys.stderr, flush=True)
             return seconds
 
@@ -114,12 +129,6 @@ def run_series(names: list[str] | None = None, jobs: int = 2, folder: Path = NOT
         if unknown:
             raise FileNotFoundError(f"no notebook named {', '.join(unknown)} in {folder}")
         paths = [p for p in paths if p.name in names or p.stem in names]
-    os.environ.pop("MPLBACKEND", None)  # kernels inherit it; the inline backend must show the figures
-    os.environ["MNIST_PROGRESS"] = "plain"  # stored outputs: the per-epoch lines, no live bar
-    if jobs > 1:
-        # Several kernels at once on a few cores: one math thread each, or their threads fight
-        # (measured: 10x slower). Printed results are the same to the digit either way.
-        os.environ["OMP_NUM_THREADS"] = "1"
     start = time.perf_counter()
     times = asyncio.run(_run_all(paths, jobs))
     print(f"{len(paths)} notebooks in {time.perf_counter() - start:.1f} s ({jobs} at a time)", file=sys.stderr)

@@ -56,9 +56,9 @@ class NoProgress:
 class LiveProgress(NoProgress):
     """One output in the notebook, redrawn at most every ``UPDATE_EVERY`` seconds and after each epoch."""
 
-    def __init__(self, epochs: int, batches_per_epoch: int, display=None):
-        if display is None:
-            from IPython.display import display
+    def __init__(self, epochs: int, batches_per_epoch: int):
+        from IPython.display import display
+
         self.epochs, self.batches = epochs, batches_per_epoch
         self.start = self.last_draw = time.monotonic()
         self.epoch, self.batch, self.loss, self.val_acc = 0, 0, None, None

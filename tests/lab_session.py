@@ -163,7 +163,7 @@ def run_notebook(page, lab: Lab, name: str, timeout: float = 300) -> list[dict]:
     menu(page, "Run", "Run All Cells")  # queues every code cell at once: each shows [*] until it has run
 
     def prompts() -> list[str]:
-        return [c["prompt"].strip() for c in notebook.evaluate(READ_CELLS) if c["code"]]
+        return [p.strip() for p in notebook.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
 
     def finished() -> bool:  # after an error JupyterLab stops, and the cells left over show [ ] again
         return "[*]:" not in prompts() and kernel_ready(page)
