@@ -11,19 +11,19 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 
 from mnist_helpers import MnistModel, ensure_mnist, evaluate, get_test_loader
 from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
-from mnist_helpers.notebooks import NOTEBOOK_DIR, run_series
+from mnist_helpers.course.runner import run_series
 
 from . import pipelines
 from .report import add_ratios, machine, render, update_readme, write_text
@@ -101,6 +101,49 @@ def time_to_accuracy(settings: dict, data_root: Path) -> dict:
             "test_accuracy_by_epoch": accuracies, "seconds": summary(runs)}
 
 
+FIRST_EPOCH_CODE = """
+import json, sys, time
+import torch
+from benchmarks import pipelines
+torch.manual_seed(42)
+loaders = pipelines.our_loaders({size}, {val_size}, data_root={data_root!r})
+model, epochs = pipelines.MnistModel(), []
+for _ in range(4):
+    start = time.perf_counter()
+    pipelines.our_epoch(model, *loaders)
+    epochs.append(time.perf_counter() - start)
+print(json.dumps(epochs))
+"""
+DYNAMO_IMPORT_CODE = """
+import json, time
+import torch
+start = time.perf_counter()
+import torch._dynamo
+print(json.dumps(time.perf_counter() - start))
+"""
+
+
+def fresh_process(code: str):
+    """Run ``code`` in a fresh Python process; return the JSON it printed last."""
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if process.returncode != 0:
+        raise RuntimeError(f"a fresh process failed (exit code {process.returncode}):\n{process.stderr[-3000:]}")
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def first_epoch(settings: dict, data_root: Path) -> dict:
+    """The first epoch of ``fit`` in a fresh process against later ones, and what the difference is.
+
+    The first ``torch.optim`` optimizer a process creates imports ``torch._dynamo`` (PyTorch's
+    optimizers wrap their methods to keep ``torch.compile`` out, and that import happens on
+    first use): every training notebook and CLI run pays it once.
+    """
+    say("timing the first epochs of a fresh process")
+    epochs = fresh_process(FIRST_EPOCH_CODE.format(size=settings["size"], val_size=settings["val_size"], data_root=str(data_root)))
+    dynamo = [fresh_process(DYNAMO_IMPORT_CODE) for _ in range(min(3, settings["repeats"]))]
+    return {"first": epochs[0], "later": summary(epochs[1:]), "import_torch_dynamo": summary(dynamo)}
+
+
 # Run in the measured process: report its high-water mark of resident memory when it exits. (A
 # child's ru_maxrss from wait4 cannot be used: Linux carries the parent's peak over into it.)
 PEAK_PRELUDE = """
@@ -130,27 +173,29 @@ def run_module_code(module: str, *args: str) -> str:
 
 
 def peak_memory(settings: dict, data_root: Path, quick: bool) -> dict[str, float]:
+    """Peak memory of three fresh processes, measured side by side (each process's own peak)."""
     epochs = ["--epochs", "1"] if quick else []  # the full run measures the CLI with its defaults
-    return dict([
-        peak_rss_mib("python -c 'import torch'", "import torch"),
-        peak_rss_mib("(a) tutorial pipeline, one epoch", run_module_code(
+    jobs = [
+        ("python -c 'import torch'", "import torch"),
+        ("(a) tutorial pipeline, one epoch", run_module_code(
             "benchmarks.pipelines", "tutorial", "--size", str(settings["size"]),
             "--val-size", str(settings["val_size"]), "--data-root", str(data_root))),
-        peak_rss_mib("python -m mnist_helpers train", run_module_code(
-            "mnist_helpers", "train", "--data-root", str(data_root), *epochs)),
-    ])
+        ("python -m mnist_helpers train", run_module_code("mnist_helpers", "train", "--data-root", str(data_root), *epochs)),
+    ]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        return dict(pool.map(lambda job: peak_rss_mib(*job), jobs))
 
 
-def series_times(settings: dict, data_root: Path) -> dict:
-    """The notebook series executed headless by the project's runner, on a copy (the checkout is not touched)."""
+def series_times(settings: dict) -> dict:
+    """The notebook series executed headless by the project's runner, into a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="mnist-series-") as folder:
-        copy_dir = Path(folder) / "notebooks"
-        shutil.copytree(NOTEBOOK_DIR, copy_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        (Path(folder) / "data").symlink_to(data_root, target_is_directory=True)
         start = time.perf_counter()
-        per_notebook = run_series(settings["notebooks"], jobs=2, folder=copy_dir)
+        outcomes = run_series(settings["notebooks"], jobs=2, out_dir=Path(folder))
         total = time.perf_counter() - start
-    return {"jobs": 2, "total_seconds": total, "notebooks": per_notebook}
+    failed = [f"{o.name}: {o.error}" for o in outcomes if o.error]
+    if failed:
+        raise SystemExit("error: notebooks failed while timing the series:\n  " + "\n  ".join(failed))
+    return {"jobs": 2, "total_seconds": total, "notebooks": {f"{o.name}.ipynb": o.seconds for o in outcomes}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,8 +218,9 @@ def main(argv: list[str] | None = None) -> int:
                "settings": {k: v for k, v in settings.items() if k != "notebooks"}}
     results.update(epoch_times(settings, data_root))
     results["time_to_accuracy"] = time_to_accuracy(settings, data_root)
+    results["first_epoch_seconds"] = first_epoch(settings, data_root)
     results["peak_rss_mib"] = peak_memory(settings, data_root, args.quick)
-    results["series"] = series_times(settings, data_root)
+    results["series"] = series_times(settings)
     add_ratios(results)
     report = render(results)
     print(report)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import pickle
 import platform
-import tempfile
 import zipfile
 from pathlib import Path
 
 import torch
 
+from .files import atomic_write
 from .model import MnistModel
 
 FORMAT = "mnist_helpers.checkpoint"
@@ -28,16 +28,16 @@ class CheckpointError(ValueError):
     """The file is not a checkpoint of an ``MnistModel``."""
 
 
-def _check_plain(value, name: str) -> None:
-    """Metadata must be plain values (what weights_only loading accepts)."""
+def check_metadata(value, name: str = "metadata") -> None:
+    """Refuse metadata that ``weights_only`` loading would reject: only plain values, lists and dicts."""
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"metadata {name}: keys must be strings, got {key!r}")
-            _check_plain(item, f"{name}.{key}")
+            check_metadata(item, f"{name}.{key}")
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _check_plain(item, f"{name}[{i}]")
+            check_metadata(item, f"{name}[{i}]")
     elif not isinstance(value, _PLAIN):
         raise TypeError(
             f"metadata {name} is a {type(value).__name__}; use plain values "
@@ -51,22 +51,12 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata)
     The file is written under a temporary name in the same folder, then renamed:
     if anything fails, a checkpoint already at ``path`` is left untouched.
     """
-    path = Path(path)
-    _check_plain(metadata, "metadata")
+    check_metadata(metadata)
     metadata = dict(metadata, versions={"torch": str(torch.__version__), "python": platform.python_version()})
     checkpoint = {"format": FORMAT, "version": VERSION, "state_dict": model.state_dict(), "metadata": metadata}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    with atomic_write(path) as f:
+        torch.save(checkpoint, f)
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike) -> MnistModel:

@@ -8,6 +8,7 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
 from .data import DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE, MnistDataError
 
@@ -58,11 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", metavar="PATH", default=None, help="save the trained model as a checkpoint at PATH")
     train.add_argument("--json", action="store_true", help="print the results as one JSON object on the last line of stdout")
 
-    notebooks = commands.add_parser("notebooks", formatter_class=defaults,
-                                    help="execute the notebook series top to bottom and store its outputs",
-                                    description="Execute every notebook in notebooks/ in order, in place.")
+    notebooks = commands.add_parser(
+        "notebooks", formatter_class=defaults,
+        help="run the notebook series and check its outputs against the course (the readiness check)",
+        description="Execute every notebook of notebooks/ top to bottom into a build folder, leaving the checkout "
+                    "untouched, and print a table: seconds, headline result, and whether the outputs match the "
+                    "committed notebooks. Exit status 1 if a notebook fails (or, with --strict, if outputs differ).")
     notebooks.add_argument("names", nargs="*", help="notebooks to run, for example 05_train (default: all of them)")
     notebooks.add_argument("--jobs", type=_whole_number(1), default=2, help="notebooks executed at the same time")
+    notebooks.add_argument("--out", type=Path, default=None, help="folder for the executed notebooks (default: build/notebooks)")
+    notebooks.add_argument("--strict", action="store_true", help="exit with status 1 if any output differs from the course")
+    notebooks.add_argument("--in-place", action="store_true",
+                           help="for maintainers: store the fresh outputs in notebooks/ (refuses stderr output)")
     return parser
 
 
@@ -101,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "notebooks":
-            from .notebooks import run_series
+            from .course import runner
 
-            run_series(args.names, args.jobs)
-            return 0
+            if args.in_place and args.out:
+                print("error: --in-place stores the outputs in notebooks/; leave out --out", file=sys.stderr)
+                return 2
+            return runner.main(args.names, args.jobs, args.out, args.in_place, args.strict)
         results = train(args)
     except MnistDataError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -19,14 +19,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 import socket
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import TensorDataset, random_split
+
+from .files import atomic_write
+from .model import NUM_CLASSES
 
 # SHA-256 of the four decompressed files of the original MNIST release.
 MNIST_SHA256 = {
@@ -97,20 +98,23 @@ def _copy_from_mirror(mirror: Path, raw: Path) -> None:
             source, opener = packed, gzip.open
         else:
             raise MnistDataError(f"{name} or {name}.gz is not in MNIST_MIRROR={mirror}")
-        # Write to a temporary file beside the target, check it, then rename:
-        # a failed copy never leaves a half-written file under the real name.
-        fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{name}.")
+        # Written under a temporary name and renamed only once its content is verified:
+        # a failed or damaged copy never leaves a file under the real name.
         try:
-            with opener(source, "rb") as src, os.fdopen(fd, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            if sha256_of(Path(tmp)) != expected:
-                raise MnistDataError(f"{source} is damaged: its content does not match the MNIST release")
-            os.replace(tmp, target)
+            with opener(source, "rb") as src, atomic_write(target) as dst:
+                if _copy_hashed(src, dst) != expected:
+                    raise MnistDataError(f"{source} is damaged: its content does not match the MNIST release")
         except (OSError, EOFError, gzip.BadGzipFile) as err:
             raise MnistDataError(f"{source} could not be read ({err}): the archive is damaged or truncated") from err
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+
+
+def _copy_hashed(src, dst) -> str:
+    """Copy ``src`` into ``dst`` in chunks; return the SHA-256 of what was copied."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: src.read(1 << 20), b""):
+        digest.update(chunk)
+        dst.write(chunk)
+    return digest.hexdigest()
 
 
 def _download(root: Path, timeout: float = 10.0) -> None:
@@ -211,6 +215,17 @@ def split_indices(n: int, val_size: int, seed: int = DEFAULT_SEED) -> tuple[list
     return list(train_part.indices), list(val_part.indices)
 
 
+def check_labels(images: torch.Tensor, labels: torch.Tensor) -> None:
+    """Refuse labels that are not one digit (int64, 0-9) per image: never train on wrong data."""
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels: each image needs one label")
+    if labels.dtype != torch.int64 or (len(labels) and (labels.min() < 0 or labels.max() >= NUM_CLASSES)):
+        raise ValueError(
+            f"labels must be int64 digits 0-{NUM_CLASSES - 1}; got {labels.dtype} values "
+            f"from {labels.min().item()} to {labels.max().item()}"
+        )
+
+
 class FastLoader:
     """Batches of ``(images, labels)`` from tensors held in memory.
 
@@ -223,8 +238,7 @@ class FastLoader:
                  shuffle: bool = False, seed: int = DEFAULT_SEED):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        check_labels(images, labels)
         self.dataset = TensorDataset(images, labels)
         self.images, self.labels = images, labels
         self.batch_size = batch_size

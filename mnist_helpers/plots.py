@@ -55,15 +55,13 @@ def plot_label_counts(counts: dict[str, torch.Tensor], title: str = "Images per 
 
 
 def plot_history(history: list[dict], title: str = "Training progress") -> Figure:
-    """Accuracy and loss against epochs, validation (and training when recorded)."""
+    """Accuracy and loss against epochs: validation, and training wherever ``history`` records it."""
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.5))
     epochs = range(1, len(history) + 1)
-    for split in ("val", "train"):
-        if f"{split}_acc" not in history[0]:
-            continue
-        name = "validation" if split == "val" else "training"
-        ax_acc.plot(epochs, [r[f"{split}_acc"] for r in history], "-o", markersize=3, label=name)
-        ax_loss.plot(epochs, [r[f"{split}_loss"] for r in history], "-o", markersize=3, label=name)
+    for split, name in (("val", "validation"), ("train", "training")):
+        for metric, ax in (("acc", ax_acc), ("loss", ax_loss)):
+            if f"{split}_{metric}" in history[0]:
+                ax.plot(epochs, [r[f"{split}_{metric}"] for r in history], "-o", markersize=3, label=name)
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     ax_loss.set(xlabel="epoch", ylabel="loss (cross-entropy)", title="Loss")
     for ax in (ax_acc, ax_loss):

@@ -46,7 +46,7 @@ def _in_kernel() -> bool:
 class NoProgress:
     """The headless choice: shows nothing (the per-epoch lines come from ``epoch_end``)."""
 
-    def batch_done(self, epoch: int, batch_number: int, loss) -> None:
+    def batch_done(self, epoch: int, loss) -> None:
         pass
 
     def epoch_done(self, epoch: int, result: dict) -> None:
@@ -64,9 +64,11 @@ class LiveProgress(NoProgress):
         self.epoch, self.batch, self.loss, self.val_acc = 0, 0, None, None
         self.handle = display(self.bundle(), raw=True, display_id=True)
 
-    def batch_done(self, epoch: int, batch_number: int, loss) -> None:
+    def batch_done(self, epoch: int, loss) -> None:
+        self.batch = self.batch + 1 if epoch == self.epoch else 1
+        self.epoch = epoch
         if time.monotonic() - self.last_draw >= UPDATE_EVERY:
-            self.epoch, self.batch, self.loss = epoch, batch_number + 1, loss.item()
+            self.loss = loss.item()
             self.draw()
 
     def epoch_done(self, epoch: int, result: dict) -> None:

@@ -1,4 +1,9 @@
-"""Training and judging a model: ``evaluate``, ``fit``, ``predict_image``."""
+"""Training and judging a model: ``evaluate``, ``fit``, ``predict_image``.
+
+``fit`` and ``evaluate`` are the original tutorial's generic loops: they call the model's own
+``training_step``, ``validation_step``, ``validation_epoch_end`` and ``epoch_end``. The checks
+and the progress bar sit in small functions of their own, so the loops read as the lesson.
+"""
 
 from __future__ import annotations
 
@@ -6,84 +11,74 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .model import NUM_CLASSES
 from .progress import training_progress
 
 
 def evaluate(model: nn.Module, val_loader) -> dict[str, float]:
-    """Loss and accuracy over every image of ``val_loader``, exactly.
-
-    Sums over all images (a short last batch counts for what it holds, not as
-    much as a full one), in eval mode and without gradients.
-    """
-    was_training = model.training
+    """Validation loss and accuracy over every image of ``val_loader``, without gradients."""
     model.eval()
-    total_loss, correct, count = 0.0, 0, 0
     with torch.no_grad():
-        for images, labels in val_loader:
-            outputs = model(images)
-            total_loss += F.cross_entropy(outputs, labels, reduction="sum").item()
-            correct += (outputs.argmax(dim=1) == labels).sum().item()
-            count += len(labels)
-    model.train(was_training)
-    if count == 0:
-        raise ValueError("evaluate() got a loader with no images")
-    return {"val_loss": total_loss / count, "val_acc": correct / count}
-
-
-def _check_labels(labels: torch.Tensor) -> None:
-    if labels.dtype != torch.int64 or labels.min() < 0 or labels.max() >= NUM_CLASSES:
-        raise ValueError(
-            f"labels must be int64 digits 0-{NUM_CLASSES - 1}; got {labels.dtype} values "
-            f"from {labels.min().item()} to {labels.max().item()}"
-        )
+        outputs = [model.validation_step(batch) for batch in val_loader]
+    check_not_empty(outputs)
+    return model.validation_epoch_end(outputs)
 
 
 def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_func=torch.optim.SGD,
         progress: bool | None = None) -> list[dict]:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return one result dict per epoch.
 
-    Each batch: loss, backpropagate, step, zero the gradients. After each epoch:
-    ``evaluate`` on ``val_loader``. Each dict holds ``val_loss``, ``val_acc`` and
-    ``train_loss``, ``train_acc`` (averaged over the epoch while the weights moved).
-    ``progress``: show a live progress bar or not; by default, only in Jupyter (see progress.py).
+    Each result holds ``val_loss`` and ``val_acc`` (``evaluate`` after the epoch) and
+    ``train_loss`` (the mean loss of the epoch's batches, measured while the weights moved).
+    ``progress``: a live progress bar or not; by default, only in Jupyter (see progress.py).
     """
-    if not (isinstance(epochs, int) and epochs >= 1):
-        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr (the learning rate) must be a positive number, got {lr!r}")
+    check_settings(epochs, lr)
     optimizer = opt_func(model.parameters(), lr)
     bar = training_progress(epochs, len(train_loader), progress)
     history = []
     for epoch in range(epochs):
+        # Training phase
         model.train()
-        total_loss, correct, count = torch.zeros(()), torch.zeros((), dtype=torch.int64), 0
-        for batch_number, (images, labels) in enumerate(train_loader):
-            if epoch == 0 and batch_number == 0:
-                _check_labels(labels)
-            outputs = model(images)
-            loss = F.cross_entropy(outputs, labels)
+        train_losses = []
+        for batch in train_loader:
+            loss = model.training_step(batch)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
-            total_loss += loss.detach() * len(labels)
-            correct += (outputs.argmax(dim=1) == labels).sum()
-            count += len(labels)
-            bar.batch_done(epoch, batch_number, loss)
+            train_losses.append(loss.detach())
+            bar.batch_done(epoch, loss)
+        # Validation phase
         result = evaluate(model, val_loader)
-        result["train_loss"] = total_loss.item() / count
-        result["train_acc"] = correct.item() / count
-        if not math.isfinite(result["val_loss"]):
-            raise FloatingPointError(
-                f"training diverged in epoch {epoch}: the loss is {result['val_loss']}. Try a smaller learning rate than lr={lr}."
-            )
+        result["train_loss"] = torch.stack(train_losses).mean().item()
+        check_finite(result, epoch, lr)
         bar.epoch_done(epoch, result)
-        if hasattr(model, "epoch_end"):
-            model.epoch_end(epoch, result)
+        model.epoch_end(epoch, result)
         history.append(result)
     return history
+
+
+def check_settings(epochs: int, lr: float) -> None:
+    """Refuse an epoch count or learning rate that cannot train anything."""
+    if not (isinstance(epochs, int) and epochs >= 1):
+        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr (the learning rate) must be a positive number, got {lr!r}")
+
+
+def check_not_empty(outputs: list) -> None:
+    """Refuse to report on a loader that held no images."""
+    if not outputs:
+        raise ValueError("evaluate() got a loader with no images")
+
+
+def check_finite(result: dict, epoch: int, lr: float) -> None:
+    """Stop with a clear message once the loss has become infinite or not a number."""
+    if not math.isfinite(result["val_loss"]) or not math.isfinite(result["train_loss"]):
+        raise FloatingPointError(
+            f"training diverged in epoch {epoch}: the loss is {result['val_loss']} (training: {result['train_loss']}). "
+            f"Try a smaller learning rate than lr={lr}."
+        )
 
 
 def predict_image(img: torch.Tensor, model: nn.Module) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("MNIST_CHROMIUM", "/usr/bin/chromium"))
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "data", "artifacts", "models", "__pycache__", "*.egg-info",
@@ -33,6 +33,37 @@ SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
 }
+
+
+def find_chromium() -> Path | None:
+    """A Chromium or Chrome to drive: $MNIST_CHROMIUM, one on the PATH, or Playwright's own; None if there is none."""
+    if os.environ.get("MNIST_CHROMIUM"):
+        path = Path(os.environ["MNIST_CHROMIUM"])
+        if not path.is_file():
+            raise FileNotFoundError(f"MNIST_CHROMIUM={path} is not a file: point it at a Chromium or Chrome executable")
+        return path
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found and not _is_snap_wrapper(found):
+            return Path(found)
+    try:  # Playwright's own Chromium, installed with `python -m playwright install chromium`
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            path = Path(playwright.chromium.executable_path)
+        return path if path.is_file() else None
+    except Exception:
+        return None
+
+
+def _is_snap_wrapper(path: str) -> bool:
+    """Ubuntu's chromium-browser can be a script that only asks to install the snap."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return True
+    return head.startswith(b"#!") and b"snap install" in head
 
 
 @dataclass
@@ -149,10 +180,29 @@ def wait_for(page, condition, timeout: float, what: str) -> None:
         page.wait_for_timeout(250)
 
 
+def open_notebook(page, lab: Lab, path: str) -> None:
+    """Open a notebook as a learner does: JupyterLab loads once, then File > Open from Path..."""
+    if not page.url.startswith(lab.url):
+        page.goto(f"{lab.url}/lab?reset&token={lab.token}")
+        page.wait_for_selector(".lm-MenuBar-itemLabel", timeout=60_000)
+    menu(page, "File", "Open from Path…")
+    page.fill(".jp-Dialog input", path)
+    page.keyboard.press("Enter")
+    name = path.rsplit("/", 1)[-1]
+
+    def shown() -> bool:  # its tab is the current one in the main area, and its cells are on the page
+        return page.evaluate("""name => {
+          const tab = document.querySelector('.lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel');
+          const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+          return !!(tab && tab.textContent === name && panel && panel.querySelector('.jp-Cell'));
+        }""", name)
+
+    wait_for(page, shown, 60, f"{path} to open")
+
+
 def run_notebook(page, lab: Lab, name: str, timeout: float = 300) -> list[dict]:
     """Open ``notebooks/<name>.ipynb``, clear it, run all cells, wait for the kernel; return every cell as shown."""
-    page.goto(f"{lab.url}/lab/tree/notebooks/{name}.ipynb?reset&token={lab.token}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    open_notebook(page, lab, f"notebooks/{name}.ipynb")
     wait_for(page, lambda: kernel_ready(page), 120, f"the kernel of {name} to start")
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
     notebook.locator(".jp-Cell").first.click()

@@ -57,7 +57,10 @@ def test_accuracy_memory_and_series_are_reported(quick_run):
     assert memory["python -c 'import torch'"] > 50
     assert memory["python -m mnist_helpers train"] > memory["python -c 'import torch'"]  # plus the images
     assert list(results["series"]["notebooks"]) == ["03_model.ipynb"]
-    for heading in ("### Targets", "### One epoch", "### Where an epoch", "### Time to 92%", "### Peak memory", "### Notebook series"):
+    first = results["first_epoch_seconds"]
+    assert first["first"] > 0 and len(first["later"]["runs"]) == 3 and len(first["import_torch_dynamo"]["runs"]) == 1
+    for heading in ("### Targets", "### One epoch", "### Where an epoch", "### Time to 92%", "### The first epoch",
+                    "### Peak memory", "### Notebook series"):
         assert heading in report
     assert "(a) tutorial: torchvision `MNIST`" in report and "**missed**" in report or "| met |" in report
 

@@ -1,7 +1,9 @@
-"""The notebook series: executed with papermill (defaults and overrides), numbers checked, metadata clean.
+"""The notebook series: the numbers the committed notebooks show, overridden parameters, clean metadata.
 
-nbval (run by the same pytest command, see pyproject.toml) separately re-executes the
-committed notebooks and compares every output with the stored one.
+The checks of the default results read the committed notebooks' outputs: nbval (run by the
+same pytest command, see pyproject.toml) re-executes every committed notebook and proves that
+those outputs reproduce. papermill runs each notebook once more with small overridden
+parameters, to prove that the parameters cell works.
 """
 
 import ast
@@ -44,18 +46,15 @@ def number(text: str, pattern: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def defaults(tmp_path_factory):
-    """Each notebook executed once with its default parameters (cached for the module)."""
-    out_dir = tmp_path_factory.mktemp("defaults")
-    cache = {}
+def defaults():
+    """What a committed notebook printed with its default parameters (nbval proves it reproduces)."""
 
-    def run(name: str) -> str:
-        if name not in cache:
-            models_dir = {"models_dir": str(out_dir / "models")} if name == "07_save_load.ipynb" else {}
-            cache[name] = execute(name, out_dir, **models_dir)
-        return cache[name]
+    def printed(name: str) -> str:
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
 
-    return run
+    return printed
 
 
 def test_the_series_is_complete():
@@ -77,7 +76,7 @@ def test_01_explore(defaults):
 def test_02_split(defaults):
     text = defaults("02_split.ipynb")
     assert "training: 50,000 images, validation: 10,000 images" in text
-    assert "digits in the naive validation set: [8, 9]" in text
+    assert "digits in the naive validation set: [8, 9]" in text and "9s: 0 in training, 5,949 in validation" in text
     assert "same seed, same split:           True" in text
     assert "images: (128, 1, 28, 28)" in text and "labels: (128,)" in text
     assert "same validation images: True" in text and "same validation labels: True" in text
@@ -87,7 +86,7 @@ def test_03_model(defaults):
     text = defaults("03_model.ipynb")
     assert number(text, "parameters:") == 7850
     assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in text
-    assert "same memory, no copy: True" in text and "outputs: (128, 10)" in text
+    assert "same memory, no copy: True" in text and "outputs: (128, 10)" in text and "contiguous: True" in text
 
 
 def test_04_softmax_cross_entropy(defaults):
@@ -107,6 +106,13 @@ def test_05_train(defaults):
     assert 0.83 < number(text, "tutorial settings, after 20 epochs: val_acc") < 0.88
     assert number(text, "better settings, after 10 epochs: val_acc") > 0.91
     assert number(text, "test set: loss [\\d.]+, accuracy") >= 0.92
+    # the machinery shown before fit: one step lowers the loss, gradients add up, fit repeats the hand-written epoch
+    before, after = (float(x) for x in re.search(r"loss on the same batch: ([\d.]+) before the step, ([\d.]+) after", text).groups())
+    assert after < before
+    assert "the second is twice the first: True" in text and "after optimizer.zero_grad(), grad is None" in text
+    assert "epoch 0 equals the epoch written by hand: True" in text
+    assert 0.07 < number(text, "mean") < 0.13  # untrained models average about one in ten
+    assert number(text, "on the 50,000 training images: accuracy") > number(text, "better settings, after 10 epochs: val_acc")
 
 
 def test_06_test(defaults):
@@ -140,8 +146,8 @@ OVERRIDES = {
     "02_split.ipynb": {"val_size": 5_000, "batch_size": 100, "seed": 1},
     "03_model.ipynb": {"batch_size": 32, "seed": 0},
     "04_softmax_cross_entropy.ipynb": {"batch_size": 64},
-    "05_train.ipynb": {"epochs": 1, "more_epochs": 1, "better_epochs": 2, "better_lr": 0.5},
-    "06_test.ipynb": {"epochs": 2, "n_examples": 8},
+    "05_train.ipynb": {"epochs": 1, "more_epochs": 1, "better_epochs": 1, "better_lr": 0.5},
+    "06_test.ipynb": {"epochs": 1, "n_examples": 8},
     "07_save_load.ipynb": {"epochs": 1},
 }
 
@@ -173,10 +179,10 @@ def test_overridden_parameters_change_the_results(name, tmp_path):
     elif name == "03_model.ipynb":
         assert "a batch of images: (32, 1, 28, 28)" in text and number(text, "parameters:") == 7850
     elif name == "05_train.ipynb":
-        assert "tutorial settings, after 2 epochs" in text and "better settings, after 2 epochs" in text
-        assert number(text, "better settings, after 2 epochs: val_acc") > 0.88
+        assert "tutorial settings, after 2 epochs" in text and "better settings, after 1 epochs" in text
+        assert number(text, "better settings, after 1 epochs: val_acc") > 0.88
     elif name == "06_test.ipynb":
-        assert len(re.findall(r"Epoch \[\d\]", text)) == 2 and number(text, "test:       loss [\\d.]+, accuracy") > 0.9
+        assert len(re.findall(r"Epoch \[\d\]", text)) == 1 and number(text, "test:       loss [\\d.]+, accuracy") > 0.88
     elif name == "07_save_load.ipynb":
         assert "trained 1 epochs at lr 0.3" in text and (tmp_path / "models" / "mnist-logistic.pth").is_file()
 
@@ -204,5 +210,6 @@ def test_committed_notebook_is_clean(name):
             assert output.get("name") != "stderr", f"{name}: stderr output: {output.get('text', '')[:200]}"
     first = nb.cells[0]
     assert first.cell_type == "markdown" and "**Run time:**" in first.source and "**What you will learn:**" in first.source
+    assert "**You should know:**" in first.source  # the prerequisites
     assert "## Summary" in nb.cells[-1].source or "## Summary" in nb.cells[-2].source
     assert "## Things to try" in nb.cells[-1].source

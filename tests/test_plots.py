@@ -36,13 +36,16 @@ def test_show_images_without_predictions(train_tensors):
     assert len(fig.axes[5].images) == 1 and len(fig.axes[7].images) == 0  # grid padded with empty panels
 
 
-def test_plot_history_has_both_curves():
-    history = [{"val_acc": 0.8 + i / 100, "val_loss": 1 - i / 10, "train_acc": 0.7, "train_loss": 1.0} for i in range(4)]
-    fig = plot_history(history)
+def test_plot_history_draws_every_recorded_curve():
+    history = [{"val_acc": 0.8 + i / 100, "val_loss": 1 - i / 10, "train_loss": 1.0} for i in range(4)]
+    fig = plot_history(history)  # what fit records: no training accuracy
     acc, loss = fig.axes
     assert acc.get_xlabel() == "epoch" and acc.get_ylabel() == "accuracy"
-    assert [line.get_label() for line in acc.lines] == ["validation", "training"]
+    assert [line.get_label() for line in acc.lines] == ["validation"]
+    assert [line.get_label() for line in loss.lines] == ["validation", "training"]
     assert list(acc.lines[0].get_ydata()) == pytest.approx([0.8, 0.81, 0.82, 0.83])
+    fig = plot_history([dict(r, train_acc=0.7) for r in history])
+    assert [line.get_label() for line in fig.axes[0].lines] == ["validation", "training"]
 
 
 def test_confusion_matrix_plot_writes_counts():

@@ -1,0 +1,139 @@
+"""Numbers quoted in the notebooks' prose agree with the outputs stored beside them.
+
+Each entry names a notebook, a pattern that finds a number in that notebook's stored output,
+and the phrase of the prose that quotes it. If a re-run changes the number and the prose is
+not updated (or the prose is edited and the output is not), the test names both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def percent(digits: int) -> Callable[[str], str]:
+    """A printed fraction (0.9174) as the prose writes it (91.74%)."""
+    return lambda text: f"{float(text):.{digits}%}"
+
+
+def as_is(text: str) -> str:
+    return text
+
+
+@dataclass
+class Quote:
+    """The prose of ``notebook`` contains ``prose`` with the number that ``printed`` finds in its outputs."""
+
+    notebook: str
+    printed: str  # a regex over the notebook's stored stdout; its group 1 is the number
+    prose: str  # the phrase in the markdown, with {} where the number goes
+    written: Callable[[str], str] = as_is  # how the prose writes the printed number
+
+    def problem(self, nb) -> str | None:
+        found = re.findall(self.printed, stdout(nb))
+        if len(found) != 1:
+            return f"{self.notebook}: the output should print {self.printed!r} once, found {len(found)} times"
+        phrase = self.prose.format(self.written(found[0]))
+        if phrase not in prose(nb):
+            return f"{self.notebook}: the output prints {found[0]!r}, so the prose should say {phrase!r}"
+        return None
+
+
+@dataclass
+class Near:
+    """A rounded claim ("about 80%"): the phrase is in the prose and the printed number is near ``value``."""
+
+    notebook: str
+    printed: str  # a regex over the notebook's stored stdout; its group 1 is the number
+    prose: str  # the phrase in the markdown
+    value: float
+    tolerance: float
+
+    def problem(self, nb) -> str | None:
+        found = re.findall(self.printed, stdout(nb))
+        if len(found) != 1:
+            return f"{self.notebook}: the output should print {self.printed!r} once, found {len(found)} times"
+        if self.prose not in prose(nb):
+            return f"{self.notebook}: the prose no longer says {self.prose!r}"
+        number = float(found[0].replace(",", ""))
+        if abs(number - self.value) > self.tolerance:
+            return f"{self.notebook}: the prose says {self.prose!r}, but the output prints {found[0]}"
+        return None
+
+
+def stdout(nb) -> str:
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                   if o.get("name") == "stdout")
+
+
+def prose(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+QUOTES = [
+    # 01: how many images of each digit
+    Near("01_explore", r"digit 5: +([\d,]+) training", "between about 5,400 and 6,700 training images", 5_400, 50),
+    Near("01_explore", r"digit 1: +([\d,]+) training", "between about 5,400 and 6,700 training images", 6_700, 50),
+    # 02: the broken split of sorted labels; the short last batch
+    Quote("02_split", r"9s: 0 in training, ([\d,]+) in validation", "all {} nines are in the validation part"),
+    Quote("02_split", r"8s: [\d,]+ in training, ([\d,]+) in validation", "and so are {} of the"),
+    Quote("02_split", r"batches per epoch: (\d+) for training", "50,000 = {} x 128 + 80", lambda n: str(int(n) - 1)),
+    # 03: the shape error and the parameter count
+    Quote("03_model", r"cannot be multiplied \((\d+)x28", "128 x 28 = {} rows", lambda n: f"{int(n):,}"),
+    Quote("03_model", r"parameters: (\d+)\n", "`nn.Linear(784, 10)` holds a 10 x 784 weight matrix and 10 biases: {} parameters",
+          lambda n: f"{int(n):,}"),
+    # 04: accuracy of the untrained model
+    Near("04_softmax_cross_entropy", r"accuracy of the untrained model on this batch: ([\d.]+)", "About 1 in 10", 0.1, 0.03),
+    # 05: before training, the two learning rates, the ceiling
+    Quote("05_train", r"before training: val_loss [\d.]+, val_acc ([\d.]+)", "this model starts at {}", percent(0)),
+    Near("05_train", r"mean ([\d.]+), from", "an untrained model is right about one time in ten", 0.1, 0.02),
+    Near("05_train", r"Epoch \[4\], val_loss: [\d.]+, val_acc: ([\d.]+)\nepoch 0 equals", "to about 80% after 5 epochs", 0.80, 0.01),
+    Near("05_train", r"tutorial settings, after 20 epochs: val_acc ([\d.]+)", "after 20 epochs the model is at about 85%", 0.85, 0.01),
+    Quote("05_train", r"tutorial settings, after 20 epochs: val_acc ([\d.]+)", "were still at {} after 20 epochs", percent(2)),
+    Quote("05_train", r"Epoch \[0\], val_loss: [\d.]+, val_acc: (0\.9\d+)", "passes 90% in its first epoch ({})", percent(2)),
+    Quote("05_train", r"val_acc between ([\d.]+) and", "between {} and", percent(2)),
+    Quote("05_train", r"val_acc between [\d.]+ and ([\d.]+)", "and {}: a larger learning rate", percent(2)),
+    Quote("05_train", r"on the 50,000 training images: accuracy ([\d.]+)", "the 50,000 images it trained on: {}", percent(2)),
+    Quote("05_train", r"on the 50,000 training images: accuracy ([\d.]+)", "gets only about {} right", percent(1)),
+    # 06: the test set, the hardest digits, the most frequent mistake
+    Quote("06_test", r"digit 5: ([\d.]+)% right", "The hardest are 5 ({}%)"),
+    Quote("06_test", r"digit 3: ([\d.]+)% right", "and 3 ({}%)"),
+    Quote("06_test", r"digit 8: ([\d.]+)% right", "then 8 ({}%)"),
+    Quote("06_test", r"easiest:\n  digit (\d):", "The hardest are {} "),
+    Quote("06_test", r"a 3 taken for a 5: (\d+) times\n  a", "a 3 taken for a 5 ({} times)"),
+    Quote("06_test", r"most frequent mistakes:\n  a (\d) taken for a \d", "the most frequent mistake is a {} taken"),
+    Near("06_test", r"digit 0: ([\d.]+)% right", "1 and 0 are right more than 97% of the time", 97.5, 0.5),
+    Near("06_test", r"digit 1: ([\d.]+)% right", "1 and 0 are right more than 97% of the time", 97.5, 0.5),
+    Near("06_test", r"test:       loss [\d.]+, accuracy ([\d.]+)", "The test accuracy (about 92.5%)", 0.925, 0.003),
+]
+
+
+@pytest.mark.parametrize("quote", QUOTES, ids=lambda q: f"{q.notebook}:{q.prose[:40]}")
+def test_prose_quotes_the_stored_output(quote):
+    problem = quote.problem(nbformat.read(NOTEBOOKS / f"{quote.notebook}.ipynb", as_version=4))
+    assert problem is None, problem
+
+
+def test_an_edited_number_is_caught():
+    """The check can fail: change one quoted number in the prose, or in the output, and it says so."""
+    quote = next(q for q in QUOTES if q.prose.startswith("The hardest are 5"))
+    nb = nbformat.read(NOTEBOOKS / "06_test.ipynb", as_version=4)
+    assert quote.problem(nb) is None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace("The hardest are 5 (87.8%)", "The hardest are 5 (86.8%)")
+    assert "so the prose should say 'The hardest are 5 (87.8%)'" in quote.problem(nb)
+    near = next(q for q in QUOTES if q.prose == "to about 80% after 5 epochs")
+    nb = nbformat.read(NOTEBOOKS / "05_train.ipynb", as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("name") == "stdout":
+                output.text = output.text.replace("Epoch [4], val_loss: 1.2063, val_acc: 0.7977", "Epoch [4], val_loss: 1.2063, val_acc: 0.8377")
+    assert "but the output prints 0.8377" in near.problem(nb)
