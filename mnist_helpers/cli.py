@@ -1,4 +1,4 @@
-"""The command line: ``python -m mnist_helpers train`` and ``python -m mnist_helpers notebooks``."""
+"""The command line: ``python -m mnist_helpers train``, ``... notebooks`` (the readiness check) and ``... student``."""
 
 from __future__ import annotations
 
@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--strict", action="store_true", help="exit with status 1 if any output differs from the course")
     notebooks.add_argument("--in-place", action="store_true",
                            help="for maintainers: store the fresh outputs in notebooks/ (refuses stderr output)")
+
+    student = commands.add_parser(
+        "student", formatter_class=defaults, help="build the student edition of the notebooks (answers replaced by stubs)",
+        description="Write the notebooks with every exercise's solution replaced by a stub and the outputs of "
+                    "solution and check cells removed. See TEACHING.md.")
+    student.add_argument("--out", type=Path, required=True, help="folder to write the student edition into")
+    student.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --out folder")
     return parser
 
 
@@ -115,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("error: --in-place stores the outputs in notebooks/; leave out --out", file=sys.stderr)
                 return 2
             return runner.main(args.names, args.jobs, args.out, args.in_place, args.strict)
+        if args.command == "student":
+            from .course import student
+
+            return student.main(args.out, args.overwrite)
         results = train(args)
     except MnistDataError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -200,9 +200,9 @@ def open_notebook(page, lab: Lab, path: str) -> None:
     wait_for(page, shown, 60, f"{path} to open")
 
 
-def run_notebook(page, lab: Lab, name: str, timeout: float = 300) -> list[dict]:
-    """Open ``notebooks/<name>.ipynb``, clear it, run all cells, wait for the kernel; return every cell as shown."""
-    open_notebook(page, lab, f"notebooks/{name}.ipynb")
+def run_notebook(page, lab: Lab, name: str, timeout: float = 300, folder: str = "notebooks") -> list[dict]:
+    """Open ``<folder>/<name>.ipynb``, clear it, run all cells, wait for the kernel; return every cell as shown."""
+    open_notebook(page, lab, f"{folder}/{name}.ipynb")
     wait_for(page, lambda: kernel_ready(page), 120, f"the kernel of {name} to start")
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
     notebook.locator(".jp-Cell").first.click()

@@ -13,7 +13,7 @@ import os
 import nbformat
 import pytest
 
-from lab_session import CHROMIUM_ARGS, ROOT, find_chromium, run_notebook, running_jupyterlab, screenshot
+from lab_session import CHROMIUM_ARGS, ROOT, find_chromium, run_notebook, running_jupyterlab, screenshot, wait_for
 from mnist_helpers.course.outputs import sanitized
 
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -117,6 +117,38 @@ def test_a_failing_cell_is_named(lab, page):
     assert found[0].startswith("99_broken, cell 1 ('1 / 0') raised") and "ZeroDivisionError" in found[0]
     assert found[1].startswith("99_broken, cell 2 (\"print('after')\"): shows '[ ]:', expected [3]:")
     assert (ARTIFACTS / "99_broken.png").is_file()  # the failure's picture
+
+
+ANSWER = "def count_parameters(inputs, outputs):\n    return inputs * outputs + outputs\n"
+
+
+def test_a_learner_answers_an_exercise_in_the_student_edition(lab, page):
+    """The path a learner takes: open a student notebook, run it, type an answer, run it and its check: Correct."""
+    from mnist_helpers.course.student import build
+
+    build(lab.root / "student")
+    try:
+        cells = run_notebook(page, lab, "03_model", folder="student")
+        checks = [c["stdout"] for c in cells if c["source"].startswith("exercises.q")]
+        assert len(checks) == 3 and all(c.startswith("Not answered yet") for c in checks), checks
+        notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+        exercise = notebook.locator(".jp-CodeCell").filter(has_text="def count_parameters").first
+        exercise.locator(".cm-content").click()
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text(ANSWER)  # as typed, without the editor's auto-indent
+        page.keyboard.press("Shift+Enter")  # run the answer; the check cell below is selected
+        page.keyboard.press("Shift+Enter")  # run the check
+        check = notebook.locator(".jp-CodeCell").filter(has_text="exercises.q1.check(count_parameters)").first
+        output = check.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')
+        wait_for(page, lambda: output.count() > 0 and "Not answered yet" not in output.first.text_content(), 60,
+                 "the check to answer")
+        assert output.first.text_content().startswith("Correct: weights (inputs x outputs) plus one bias per output.")
+    except Exception:
+        with contextlib.suppress(Exception):
+            screenshot(page, ARTIFACTS / "student-03_model.png")
+        raise
+    finally:
+        lab.shut_down_kernels()
 
 
 def test_browser_search_order(monkeypatch, tmp_path):

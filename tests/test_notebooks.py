@@ -21,15 +21,25 @@ EXPECTED = ["01_explore.ipynb", "02_split.ipynb", "03_model.ipynb", "04_softmax_
             "05_train.ipynb", "06_test.ipynb", "07_save_load.ipynb"]
 
 
-def execute(name: str, out_dir: Path, **parameters) -> str:
-    """Run a notebook with papermill from its own folder; return everything it printed."""
+def execute(name: str, out_dir: Path, source: Path = NOTEBOOKS, **parameters) -> str:
+    """Run ``source/name`` with papermill from notebooks/ (so its relative paths work); return what it printed.
+
+    Also checks what every run must show: as many figures as the committed notebook, no stderr, and
+    in the student edition every exercise check saying it is not answered yet.
+    """
     output = out_dir / name
-    papermill.execute_notebook(NOTEBOOKS / name, output, parameters=parameters, cwd=str(NOTEBOOKS),
+    papermill.execute_notebook(source / name, output, parameters=parameters, cwd=str(NOTEBOOKS),
                                kernel_name="python3", progress_bar=False)
     nb = nbformat.read(output, as_version=4)
     stored = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert figures(nb) == figures(stored), f"{name}: {figures(nb)} figures shown, {figures(stored)} stored"
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert not [o for c in code for o in c.outputs if o.get("name") == "stderr" or o.output_type == "error"]
+    if source != NOTEBOOKS:
+        checks = [c for c in code if "check" in c.metadata.get("tags", [])]
+        verdicts = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
+        assert len(checks) >= 3 and all(v.startswith("Not answered yet") for v in verdicts), verdicts
+    return "".join(o.get("text", "") for c in code for o in c.outputs
                    if o.get("output_type") == "stream" and o.get("name") == "stdout")
 
 
@@ -166,14 +176,28 @@ def test_every_overridden_parameter_exists(name):
     assert {"data_root"} <= parameter_names(name)
 
 
-@pytest.mark.parametrize("name", ["02_split.ipynb", "03_model.ipynb", "05_train.ipynb", "06_test.ipynb",
-                                  "07_save_load.ipynb"])
-def test_overridden_parameters_change_the_results(name, tmp_path):
+@pytest.fixture(scope="module")
+def student_edition(tmp_path_factory) -> Path:
+    """The student edition, built by the project's own builder."""
+    from mnist_helpers.course.student import build
+
+    out = tmp_path_factory.mktemp("edition") / "student"
+    build(out)
+    return out
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_the_student_edition_runs_with_overridden_parameters(name, student_edition, tmp_path):
+    """One run proves two things: the parameters cell works, and the student edition runs with its stubs."""
     parameters = dict(OVERRIDES[name])
     if name == "07_save_load.ipynb":
         parameters["models_dir"] = str(tmp_path / "models")
-    text = execute(name, tmp_path, **parameters)
-    if name == "02_split.ipynb":
+    text = execute(name, tmp_path, source=student_edition, **parameters)
+    if name == "01_explore.ipynb":
+        assert number(text, "training images:") == 60_000
+    elif name == "04_softmax_cross_entropy.ipynb":
+        assert "outputs: (64, 10)" in text and re.search(r"right in this batch: \d+ of 64\n", text)
+    elif name == "02_split.ipynb":
         assert "training: 55,000 images, validation: 5,000 images" in text
         assert "batches per epoch: 550 for training, 50 for validation" in text
     elif name == "03_model.ipynb":
