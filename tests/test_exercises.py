@@ -329,3 +329,13 @@ def test_nb07_checkpoints():
     assert "'close' is not 'exactly'" in verdict(nb07.q3, lambda a, b: all(
         torch.allclose(p, q) for p, q in zip(a.parameters(), b.parameters())))
     assert "biases too" in verdict(nb07.q3, lambda a, b: torch.equal(a.linear.weight, b.linear.weight))
+
+
+def test_the_readme_shows_a_real_verdict():
+    from pathlib import Path
+
+    def softmax(outputs):
+        return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert verdict(nb04.q1, softmax) in readme.splitlines()
