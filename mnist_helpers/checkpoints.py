@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from .files import atomic_write
-from .model import MnistModel
+from .model import MnistMLP, MnistModel
 
 FORMAT = "mnist_helpers.checkpoint"
 VERSION = 1
@@ -59,10 +59,20 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata)
     return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike) -> MnistModel:
-    """A new ``MnistModel`` with the weights saved at ``path``; its ``.metadata`` holds the rest.
+def model_for(state_dict) -> MnistModel:
+    """An empty model of the architecture whose weights ``state_dict`` holds (a hidden layer or not)."""
+    hidden = state_dict.get("hidden.weight") if isinstance(state_dict, dict) else None
+    if isinstance(hidden, torch.Tensor) and hidden.ndim == 2:
+        return MnistMLP(hidden=hidden.shape[0])
+    return MnistModel()
 
-    Also accepts a bare ``state_dict`` saved with ``torch.save(model.state_dict(), path)``.
+
+def load_checkpoint(path: str | os.PathLike) -> MnistModel:
+    """A new model with the weights saved at ``path``; its ``.metadata`` holds the rest.
+
+    The model is an ``MnistModel``, or an ``MnistMLP`` if the weights are those of a hidden
+    layer (its size read from them). Also accepts a bare ``state_dict`` saved with
+    ``torch.save(model.state_dict(), path)``.
     """
     path = Path(path)
     if not path.is_file():
@@ -86,13 +96,13 @@ def load_checkpoint(path: str | os.PathLike) -> MnistModel:
     else:
         raise CheckpointError(f"{path} is not an MnistModel checkpoint (found a {type(loaded).__name__})")
 
-    model = MnistModel()
+    model = model_for(state_dict)
     expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     found = {}
     if isinstance(state_dict, dict):
         found = {name: tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__ for name, t in state_dict.items()}
     if found != expected:
-        raise CheckpointError(f"{path} holds weights shaped {found}, but MnistModel needs {expected}")
+        raise CheckpointError(f"{path} holds weights shaped {found}, but {type(model).__name__} needs {expected}")
     model.load_state_dict(state_dict)
     model.metadata = metadata
     return model

@@ -17,7 +17,7 @@ def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, 
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow(images[i].reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1)
+        ax.imshow(images[i].reshape(28, 28).cpu().numpy(), cmap="gray", vmin=0, vmax=1)
         label = int(labels[i])
         if predictions is None:
             ax.set_title(f"{label}", fontsize=10)
@@ -75,6 +75,7 @@ def plot_history(history: list[dict], title: str = "Training progress") -> Figur
 def plot_confusion_matrix(matrix: torch.Tensor, title: str = "Confusion matrix") -> Figure:
     """True digit down, predicted digit across; each cell shows its count."""
     fig, ax = plt.subplots(figsize=(6, 5.5))
+    matrix = matrix.cpu()
     image = ax.imshow(matrix.numpy(), cmap="Blues")
     threshold = matrix.max().item() / 2
     for true in range(matrix.shape[0]):
@@ -92,7 +93,7 @@ def plot_confusion_matrix(matrix: torch.Tensor, title: str = "Confusion matrix")
 
 def plot_weights(model: torch.nn.Module, title: str = "What each output looks for") -> Figure:
     """The learned weights of each digit's output as a 28x28 image (red: pushes up, blue: pushes down)."""
-    weights = model.linear.weight.detach().reshape(10, 28, 28).numpy()
+    weights = model.linear.weight.detach().cpu().reshape(10, 28, 28).numpy()
     limit = abs(weights).max()
     fig, axes = plt.subplots(2, 5, figsize=(10, 4.4))
     for digit, ax in enumerate(axes.flat):

@@ -12,15 +12,17 @@ import math
 import torch
 import torch.nn as nn
 
+from .device import model_device, to_device
 from .model import NUM_CLASSES
 from .progress import training_progress
 
 
 def evaluate(model: nn.Module, val_loader) -> dict[str, float]:
     """Validation loss and accuracy over every image of ``val_loader``, without gradients."""
+    device = model_device(model)
     model.eval()
     with torch.no_grad():
-        outputs = [model.validation_step(batch) for batch in val_loader]
+        outputs = [model.validation_step(to_device(batch, device)) for batch in val_loader]
     check_not_empty(outputs)
     return model.validation_epoch_end(outputs)
 
@@ -34,6 +36,7 @@ def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_
     ``progress``: a live progress bar or not; by default, only in Jupyter (see progress.py).
     """
     check_settings(epochs, lr)
+    device = model_device(model)
     optimizer = opt_func(model.parameters(), lr)
     bar = training_progress(epochs, len(train_loader), progress)
     history = []
@@ -42,7 +45,7 @@ def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_
         model.train()
         train_losses = []
         for batch in train_loader:
-            loss = model.training_step(batch)
+            loss = model.training_step(to_device(batch, device))
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
@@ -83,7 +86,7 @@ def check_finite(result: dict, epoch: int, lr: float) -> None:
 
 def predict_image(img: torch.Tensor, model: nn.Module) -> int:
     """The digit ``model`` sees in one image (a ``1x28x28`` tensor, as ToTensor gives)."""
-    xb = img.unsqueeze(0)  # a batch of one image
+    xb = img.unsqueeze(0).to(model_device(model))  # a batch of one image, where the model is
     model.eval()
     with torch.no_grad():
         yb = model(xb)
@@ -92,13 +95,14 @@ def predict_image(img: torch.Tensor, model: nn.Module) -> int:
 
 
 def predictions(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted and true labels for every image of ``loader``."""
+    """Predicted and true labels for every image of ``loader``, on the CPU."""
+    device = model_device(model)
     model.eval()
     preds, labels = [], []
     with torch.no_grad():
         for images, batch_labels in loader:
-            preds.append(model(images).argmax(dim=1))
-            labels.append(batch_labels)
+            preds.append(model(images.to(device)).argmax(dim=1).cpu())
+            labels.append(batch_labels.cpu())
     return torch.cat(preds), torch.cat(labels)
 
 

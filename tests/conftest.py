@@ -7,7 +7,8 @@ import matplotlib
 import pytest
 import torch
 
-from mnist_helpers.data import MNIST_SHA256, ensure_mnist, load_mnist, raw_folder
+from mnist_helpers.data import load_mnist
+from mnist_helpers.download import MNIST_SHA256, ensure_mnist, raw_folder
 
 matplotlib.use("Agg")  # in this process only: notebook kernels must keep their inline backend
 

@@ -70,3 +70,27 @@ def test_missing_data_is_one_clear_message(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: MNIST is not available") and "Traceback" not in proc.stderr
     assert "MNIST_MIRROR" in proc.stderr and "no network" in proc.stderr
+
+
+def test_a_device_that_is_not_there_exits_2_naming_it(capsys):
+    import torch
+
+    missing = next((d for d in ("cuda", "mps") if d == "cuda" and not torch.cuda.is_available()
+                    or d == "mps" and not torch.backends.mps.is_available()), None)
+    if missing is None:
+        pytest.skip("this machine has both a CUDA GPU and MPS: no device is missing")
+    assert main(["train", "--device", missing, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: device '{missing}' is not available on this machine; available: " in err and "cpu" in err
+
+
+def test_the_mlp_reaches_975_percent(data_root, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mnist_helpers", "train", "--model", "mlp", "--json",
+                          "--data-root", str(data_root), "--save", str(tmp_path / "mlp.pt")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    results = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results["architecture"] == "mlp" and results["dataset"] == "mnist" and results["test_acc"] >= 0.975
+    assert "Training MnistMLP on mnist" in out.stderr
+    loaded = load_checkpoint(tmp_path / "mlp.pt")
+    assert type(loaded).__name__ == "MnistMLP" and loaded.hidden.out_features == 256

@@ -13,7 +13,7 @@ from torchvision.transforms import ToTensor
 
 from conftest import copy_raw
 from mnist_helpers import FastLoader, MnistDataError, ensure_mnist, get_data_loaders, get_test_loader, split_indices
-from mnist_helpers.data import MNIST_SHA256, raw_folder, sha256_of
+from mnist_helpers.download import MNIST_SHA256, raw_folder, sha256_of
 
 # --- resolution: data folder -> MNIST_MIRROR -> download -------------------------------------
 

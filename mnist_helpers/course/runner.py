@@ -134,7 +134,7 @@ async def _run_all(paths: list[Path], out_dir: Path | None, jobs: int) -> list[O
 def run_series(names: list[str] | None = None, jobs: int = 2, out_dir: Path | None = BUILD_DIR,
                folder: Path = NOTEBOOK_DIR) -> list[Outcome]:
     """Execute the series (or the named notebooks), ``jobs`` at a time, into ``out_dir`` (None: in place)."""
-    from ..data import ensure_mnist
+    from ..download import ensure_mnist
 
     ensure_mnist()  # one clear message about the data before any notebook starts
     paths = series(names, folder)

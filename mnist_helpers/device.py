@@ -1,0 +1,56 @@
+"""Where the model computes: a CUDA GPU, Apple's MPS, or the CPU. Chosen in one place.
+
+``fit``, ``evaluate``, ``predictions`` and ``predict_image`` follow the model: each batch is
+moved to the device the model's parameters are on, inside the loop (as pytorch/examples does).
+"""
+
+from __future__ import annotations
+
+import torch
+
+CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceError(RuntimeError):
+    """A device that is not there, or a model whose parameters are not on one usable device."""
+
+
+def available_devices() -> list[str]:
+    """The devices this machine has, the fastest first: ``cuda``, ``mps``, then ``cpu``."""
+    found = []
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if torch.backends.mps.is_available():
+        found.append("mps")
+    return found + ["cpu"]
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``cuda`` if there is a CUDA GPU, else ``mps`` (Apple silicon), else ``cpu``; or the device named."""
+    if name not in CHOICES:
+        raise DeviceError(f"unknown device {name!r}: choose one of {', '.join(CHOICES)}")
+    available = available_devices()
+    if name == "auto":
+        return torch.device(available[0])
+    if name not in available:
+        raise DeviceError(f"device {name!r} is not available on this machine; available: {', '.join(available)}")
+    return torch.device(name)
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The one device all of ``model``'s parameters are on, or a clear error."""
+    devices = {p.device for p in model.parameters()}
+    if len(devices) != 1:
+        where = ", ".join(sorted(str(d) for d in devices)) or "nowhere (the model has no parameters)"
+        raise DeviceError(f"the model's parameters are on {where}: move the whole model with model.to(device)")
+    (device,) = devices
+    if device.type == "meta":
+        raise DeviceError("the model's parameters are on the meta device, which holds no numbers: create the model "
+                          "on a real device, or load its weights (model.to_empty(device=...) then load_state_dict)")
+    return device
+
+
+def to_device(batch, device: torch.device):
+    """A batch ``(images, labels)`` on ``device`` (no copy if it is already there)."""
+    images, labels = batch
+    return images.to(device), labels.to(device)
