@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from mnist_helpers import MnistModel, ensure_mnist, evaluate, get_test_loader
+from mnist_helpers import MnistMLP, MnistModel, ensure_mnist, evaluate, get_test_loader
 from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 from mnist_helpers.course.runner import run_series
 
@@ -62,7 +62,7 @@ def epoch_times(settings: dict, data_root: Path) -> dict:
     torch.manual_seed(DEFAULT_SEED)
     model_a = MnistModel()
     model_b = copy.deepcopy(model_a)
-    runs = {"tutorial": [], "ours": [], "floor": [], "by_hand": []}
+    runs = {"tutorial": [], "ours": [], "floor": [], "by_hand": [], "mlp": []}
     for round_number in range(settings["repeats"]):
         runs["tutorial"].append(timed(pipelines.tutorial_epoch, model_a, *tutorial_loaders))
         runs["ours"].append(timed(pipelines.our_epoch, model_b, *our_loaders))
@@ -70,6 +70,7 @@ def epoch_times(settings: dict, data_root: Path) -> dict:
             weight_gap = max((pa - pb).abs().max().item() for pa, pb in zip(model_a.parameters(), model_b.parameters()))
         runs["floor"].append(timed(pipelines.floor_epoch, MnistModel(), *our_loaders))
         runs["by_hand"].append(timed(pipelines.by_hand_epoch, MnistModel(), our_loaders[0]))
+        runs["mlp"].append(timed(pipelines.our_epoch, MnistMLP(), *our_loaders))
         say(f"round {round_number + 1}/{settings['repeats']}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in runs.items()))
     breakdown = pipelines.step_breakdown(MnistModel(), our_loaders[0])
     return {

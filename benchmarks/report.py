@@ -23,6 +23,7 @@ PIPELINES = {
     "ours": "(b) ours: `mnist_helpers` loaders + `fit`",
     "floor": "(c) floor: one full-batch step + one validation pass",
     "by_hand": "(b) without autograd: same batches, gradients by hand",
+    "mlp": "(b) with `MnistMLP` (784-256-10, notebook 8) instead of the linear model",
 }
 START, END = "<!-- benchmark results: start -->", "<!-- benchmark results: end -->"
 

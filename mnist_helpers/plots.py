@@ -7,8 +7,9 @@ import torch
 from matplotlib.figure import Figure
 
 
-def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, title: str | None = None) -> Figure:
-    """A grid of images with their labels; with ``predictions``, mistakes are marked in red."""
+def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, title: str | None = None,
+                names: list[str] | None = None) -> Figure:
+    """A grid of images with their labels (or ``names[label]``); with ``predictions``, mistakes are marked in red."""
     n = len(images)
     nrows = (n + ncols - 1) // ncols
     row_height = 1.5 if predictions is None else 1.8  # two-line titles need more room
@@ -19,12 +20,13 @@ def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, 
             continue
         ax.imshow(images[i].reshape(28, 28).cpu().numpy(), cmap="gray", vmin=0, vmax=1)
         label = int(labels[i])
+        shown = names[label] if names else str(label)
         if predictions is None:
-            ax.set_title(f"{label}", fontsize=10)
+            ax.set_title(shown, fontsize=10 if not names else 8)
         else:
             pred = int(predictions[i])
             wrong = pred != label
-            ax.set_title(f"label {label}\npred {pred}", fontsize=9, color="red" if wrong else "black")
+            ax.set_title(f"label {shown}\npred {names[pred] if names else pred}", fontsize=9, color="red" if wrong else "black")
             if wrong:
                 ax.add_patch(plt.Rectangle((-0.5, -0.5), 28, 28, fill=False, edgecolor="red", linewidth=3))
                 ax.axis("on")

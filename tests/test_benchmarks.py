@@ -35,7 +35,7 @@ def test_tutorial_and_ours_do_the_same_work(quick_run):
 def test_ratios_and_targets_follow_from_the_timings(quick_run):
     results, _, _ = quick_run
     median = {name: t["median"] for name, t in results["epoch_seconds"].items()}
-    assert set(median) == {"tutorial", "ours", "floor", "by_hand"}
+    assert set(median) == {"tutorial", "ours", "floor", "by_hand", "mlp"}
     for times in results["epoch_seconds"].values():
         assert len(times["runs"]) == 1 and times["min"] <= times["median"] <= times["max"] and times["min"] > 0
     assert results["ratios"]["tutorial_over_ours"] == pytest.approx(median["tutorial"] / median["ours"])

@@ -339,3 +339,25 @@ def test_the_readme_shows_a_real_verdict():
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert verdict(nb04.q1, softmax) in readme.splitlines()
+
+
+# --- notebook 8 ----------------------------------------------------------------------------------
+
+def test_nb08_parameters_relu_model():
+    from mnist_helpers.exercises import nb08
+
+    assert verdict(nb08.q1, lambda i, h, o: i * h + h + h * o + o).startswith("Correct")
+    assert "counted the weights only" in verdict(nb08.q1, lambda i, h, o: i * h + h * o)
+    assert "only the hidden layer" in verdict(nb08.q1, lambda i, h, o: i * h + h)
+    assert verdict(nb08.q2, lambda x: x.clamp(min=0)).startswith("Correct")
+    assert "does not flip their sign" in verdict(nb08.q2, lambda x: x.abs())
+    assert "True/False" in verdict(nb08.q2, lambda x: x > 0)
+    assert "sigmoid" in verdict(nb08.q2, torch.sigmoid)
+    from torch import nn
+
+    right = lambda h: nn.Sequential(nn.Flatten(), nn.Linear(784, h), nn.ReLU(), nn.Linear(h, 10))  # noqa: E731
+    assert verdict(nb08.q3, right).startswith("Correct")
+    linear = lambda h: nn.Sequential(nn.Flatten(), nn.Linear(784, h), nn.Linear(h, 10))  # noqa: E731
+    assert "still linear" in verdict(nb08.q3, linear)
+    unflattened = lambda h: nn.Sequential(nn.Linear(784, h), nn.ReLU(), nn.Linear(h, 10))  # noqa: E731
+    assert "flatten each image first" in verdict(nb08.q3, unflattened)

@@ -18,7 +18,7 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SERIES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_explore.ipynb", "02_split.ipynb", "03_model.ipynb", "04_softmax_cross_entropy.ipynb",
-            "05_train.ipynb", "06_test.ipynb", "07_save_load.ipynb"]
+            "05_train.ipynb", "06_test.ipynb", "07_save_load.ipynb", "08_beyond_linear.ipynb"]
 
 
 def execute(name: str, out_dir: Path, source: Path = NOTEBOOKS, **parameters) -> str:
@@ -137,6 +137,18 @@ def test_06_test(defaults):
     assert wrong == round((1 - test_acc) * 10_000)
 
 
+def test_08_beyond_linear(defaults):
+    text = defaults("08_beyond_linear.ipynb")
+    assert float(re.search(r"largest difference ([\d.e+-]+)", text).group(1)) < 1e-5  # two linear layers are one linear map
+    linear, hidden = (float(x) for x in re.findall(r"(?:linear|hidden) +[\d,]+ +([\d.]+) ", text))
+    assert linear >= 0.92 and hidden >= 0.975  # the hidden layer's target on MNIST
+    fashion = [float(x) for x in re.findall(r"(?:linear|hidden layer) +[\d.]+ +([\d.]+)\n", text)]
+    assert 0.82 < fashion[0] < fashion[1] < hidden  # harder; the hidden layer still leads
+    seconds = [float(x) for x in re.findall(r"([\d.]+) s of training", text)]
+    assert len(seconds) == 2 and seconds[1] <= 15  # stored from the development machine's CPU
+    assert text.count("Correct") == 3
+
+
 def test_07_save_load(defaults):
     text = defaults("07_save_load.ipynb")
     assert number(text, "after loading:               test accuracy") == number(text, "test: loss [\\d.]+, accuracy")
@@ -159,6 +171,7 @@ OVERRIDES = {
     "05_train.ipynb": {"epochs": 1, "more_epochs": 1, "better_epochs": 1, "better_lr": 0.5},
     "06_test.ipynb": {"epochs": 1, "n_examples": 8},
     "07_save_load.ipynb": {"epochs": 1},
+    "08_beyond_linear.ipynb": {"epochs": 1, "hidden": 32},
 }
 
 
@@ -207,6 +220,9 @@ def test_the_student_edition_runs_with_overridden_parameters(name, student_editi
         assert number(text, "better settings, after 1 epochs: val_acc") > 0.88
     elif name == "06_test.ipynb":
         assert len(re.findall(r"Epoch \[\d\]", text)) == 1 and number(text, "test:       loss [\\d.]+, accuracy") > 0.88
+    elif name == "08_beyond_linear.ipynb":
+        assert "hidden       25,450 " in text and len(re.findall(r"Epoch \[\d\]", text)) == 4  # 784-32-10, four models
+        assert "computing on: cpu" in text or "computing on: cuda" in text or "computing on: mps" in text
     elif name == "07_save_load.ipynb":
         assert "trained 1 epochs at lr 0.3" in text and (tmp_path / "models" / "mnist-logistic.pth").is_file()
 

@@ -112,6 +112,19 @@ QUOTES = [
     Near("06_test", r"digit 0: ([\d.]+)% right", "1 and 0 are right more than 97% of the time", 97.5, 0.5),
     Near("06_test", r"digit 1: ([\d.]+)% right", "1 and 0 are right more than 97% of the time", 97.5, 0.5),
     Near("06_test", r"test:       loss [\d.]+, accuracy ([\d.]+)", "The test accuracy (about 92.5%)", 0.925, 0.003),
+    # 08: the hidden layer against the linear model, on MNIST and Fashion-MNIST
+    Quote("08_beyond_linear", r"hidden +([\d,]+) +[\d.]+ ", "parameters ({} against 7,850)"),
+    Quote("08_beyond_linear", r"linear +([\d,]+) +[\d.]+ ", "against {}), the hidden layer"),
+    Quote("08_beyond_linear", r"hidden +[\d,]+ +([\d.]+) ", "reaches {} on the test set", percent(2)),
+    Quote("08_beyond_linear", r"linear +[\d,]+ +([\d.]+) ", "on the test set against {}", percent(2)),
+    Quote("08_beyond_linear", r"Epoch \[9\], val_loss: [\d.]+, val_acc: ([\d.]+)\nEpoch \[0\], val_loss: [\d.]+, val_acc: 0\.92",
+          "against {} on the validation set", percent(2)),
+    Quote("08_beyond_linear", r"Epoch \[0\], val_loss: [\d.]+, val_acc: (0\.92\d+)", "last ({} against", percent(2)),
+    Quote("08_beyond_linear", r"a 3 taken for a 5: +(\d+) times", "a 3 taken for a 5: {} times, then"),
+    Quote("08_beyond_linear", r"a 3 taken for a 5: +\d+ times, then +(\d+)", "times, then {})"),
+    Quote("08_beyond_linear", r"\nlinear +[\d.]+ +([\d.]+)\n", "drops from 92.53% to {}", percent(2)),
+    Quote("08_beyond_linear", r"hidden layer +[\d.]+ +([\d.]+)\n", "from 97.83% to {}", percent(2)),
+    Quote("08_beyond_linear", r"hardest classes for the hidden layer: Shirt \(([\d.]+)%\)", "shirts ({}% right)"),
 ]
 
 

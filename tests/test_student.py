@@ -113,6 +113,6 @@ def test_the_command_line(tmp_path, capsys):
     from mnist_helpers.cli import main
 
     assert main(["student", "--out", str(tmp_path / "s")]) == 0
-    assert "wrote the student edition: 7 notebooks" in capsys.readouterr().out
+    assert "wrote the student edition: 8 notebooks" in capsys.readouterr().out
     assert main(["student", "--out", str(tmp_path / "s")]) == 2
     assert "not empty" in capsys.readouterr().err

@@ -33,6 +33,7 @@ HEADLINES = {
     "05_train": (r"test set: loss [\d.]+, accuracy ([\d.]+)", "test accuracy {}"),
     "06_test": (r"test:       loss [\d.]+, accuracy ([\d.]+)", "test accuracy {}"),
     "07_save_load": (r"after loading: +test accuracy ([\d.]+)", "reloaded: test accuracy {}"),
+    "08_beyond_linear": (r"hidden +[\d,]+ +([\d.]+)", "hidden layer: test accuracy {}"),
 }
 
 
