@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from mnist_helpers import MnistMLP, MnistModel, ensure_mnist, evaluate, get_test_loader
-from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 from mnist_helpers.course.runner import run_series
+from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 
 from . import pipelines
 from .report import add_ratios, machine, render, update_readme, write_text

@@ -7,6 +7,7 @@ float tensor, exactly what ``transforms.ToTensor()`` makes of each image, and se
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import torch

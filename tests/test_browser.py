@@ -12,8 +12,8 @@ import os
 
 import nbformat
 import pytest
-
 from lab_session import CHROMIUM_ARGS, ROOT, find_chromium, run_notebook, running_jupyterlab, screenshot, wait_for
+
 from mnist_helpers.course.outputs import sanitized
 
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from mnist_helpers import MnistModel, evaluate, fit, predict_image, predictions
-from mnist_helpers.device import DeviceError, available_devices, model_device, pick_device, to_device
+from mnist_helpers.device import DeviceError, available_devices, pick_device, to_device
 from mnist_helpers.model import MnistMLP
 
 

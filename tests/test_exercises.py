@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnist_helpers import MnistModel, load_mnist
+from mnist_helpers import load_mnist
 from mnist_helpers.exercises import is_stub, nb01, nb02, nb03, nb04, nb05, nb06, nb07
 
 

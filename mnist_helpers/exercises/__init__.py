@@ -44,7 +44,7 @@ class Exercise:
                 raise NotAnswered
             praise = self.judge(answer)
         except NotAnswered:
-            return f"Not answered yet: write your answer in the cell above (replace the ...), run it, then this check."
+            return "Not answered yet: write your answer in the cell above (replace the ...), run it, then this check."
         except Wrong as why:
             return f"Not yet: {why} (For a hint, run exercises.{self.name}.hint())"
         except Exception as err:  # the learner's code failed in a way no check foresaw
