@@ -49,8 +49,9 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)  # cells that wrote to stderr
 
 
-def series(names: list[str] | None = None, folder: Path = NOTEBOOK_DIR) -> list[Path]:
-    """The notebooks of the series in order, or only those named (``05_train`` or ``05_train.ipynb``)."""
+def series(names: list[str] | None = None, folder: Path | None = None) -> list[Path]:
+    """The notebooks of the series in order (``notebooks/`` unless ``folder``), or only those named."""
+    folder = folder or NOTEBOOK_DIR
     paths = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if names:
         unknown = [n for n in names if not any(n in (p.name, p.stem) for p in paths)]
@@ -78,7 +79,10 @@ def headline(name: str, nb) -> str:
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                       if o.get("name") == "stdout")
     found = re.findall(pattern, printed) if pattern else []
-    return shown.format(found[-1]) if found else ""
+    if not found:
+        return ""
+    value = found[-1]
+    return shown.format(f"{int(value):,}" if value.isdigit() else value)
 
 
 async def execute(path: Path, out: Path, env: dict[str, str], in_place: bool, timeout: int = 600) -> Outcome:
@@ -133,7 +137,7 @@ async def _run_all(paths: list[Path], out_dir: Path | None, jobs: int) -> list[O
 
 
 def run_series(names: list[str] | None = None, jobs: int = 2, out_dir: Path | None = BUILD_DIR,
-               folder: Path = NOTEBOOK_DIR) -> list[Outcome]:
+               folder: Path | None = None) -> list[Outcome]:
     """Execute the series (or the named notebooks), ``jobs`` at a time, into ``out_dir`` (None: in place)."""
     from ..download import ensure_mnist
 
@@ -177,7 +181,8 @@ def main(names: list[str], jobs: int, out: Path | None, in_place: bool, strict: 
     outcomes = run_series(names, jobs, None if in_place else (out or BUILD_DIR))
     print(report(outcomes, time.perf_counter() - start, in_place))
     if not in_place:
-        print(f"executed notebooks: {os.path.relpath(out or BUILD_DIR)}/")
+        where = os.path.relpath(out or BUILD_DIR)
+        print(f"executed notebooks: {where if not where.startswith('..') else Path(out or BUILD_DIR).resolve()}/")
     failed = any(o.error for o in outcomes)
     differ = any(o.differing for o in outcomes)
     return 1 if failed or (strict and differ and not in_place) else 0

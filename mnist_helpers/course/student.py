@@ -80,7 +80,7 @@ def student_notebook(nb, name: str = "notebook"):
     return nb
 
 
-def build(out: Path, overwrite: bool = False, folder: Path = NOTEBOOK_DIR) -> list[Path]:
+def build(out: Path, overwrite: bool = False, folder: Path | None = None) -> list[Path]:
     """Write the student edition of every notebook in ``folder`` into ``out``; return the paths written.
 
     Refuses an existing non-empty ``out`` unless ``overwrite``. The edition is built in a
@@ -88,7 +88,7 @@ def build(out: Path, overwrite: bool = False, folder: Path = NOTEBOOK_DIR) -> li
     """
     import nbformat
 
-    out = Path(out)
+    out, folder = Path(out), folder or NOTEBOOK_DIR
     if out.resolve() == folder.resolve():
         raise StudentEditionError(f"{out} is the teacher edition itself: choose another folder")
     if out.exists() and not out.is_dir():
