@@ -15,6 +15,8 @@ import nbformat
 import papermill
 import pytest
 
+from mnist_helpers.course.outputs import stdout_text
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SERIES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_explore.ipynb", "02_split.ipynb", "03_model.ipynb", "04_softmax_cross_entropy.ipynb",
@@ -39,8 +41,7 @@ def execute(name: str, out_dir: Path, source: Path = NOTEBOOKS, **parameters) ->
         checks = [c for c in code if "check" in c.metadata.get("tags", [])]
         verdicts = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
         assert len(checks) >= 3 and all(v.startswith("Not answered yet") for v in verdicts), verdicts
-    return "".join(o.get("text", "") for c in code for o in c.outputs
-                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    return stdout_text(nb)
 
 
 def figures(nb) -> int:
@@ -60,9 +61,7 @@ def defaults():
     """What a committed notebook printed with its default parameters (nbval proves it reproduces)."""
 
     def printed(name: str) -> str:
-        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-        return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        return stdout_text(nbformat.read(NOTEBOOKS / name, as_version=4))
 
     return printed
 

@@ -15,6 +15,8 @@ from typing import Callable
 import nbformat
 import pytest
 
+from mnist_helpers.course.outputs import stdout_text as stdout
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
@@ -66,11 +68,6 @@ class Near:
         if abs(number - self.value) > self.tolerance:
             return f"{self.notebook}: the prose says {self.prose!r}, but the output prints {found[0]}"
         return None
-
-
-def stdout(nb) -> str:
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                   if o.get("name") == "stdout")
 
 
 def prose(nb) -> str:

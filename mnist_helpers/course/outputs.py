@@ -46,6 +46,12 @@ def stderr_outputs(nb) -> list[str]:
             for o in cell.outputs if is_stderr(o)]
 
 
+def stdout_text(nb) -> str:
+    """Everything the notebook's code cells printed to stdout, in order."""
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
 def text_outputs(cell) -> list[str]:
     """What is compared of one code cell: its text outputs, sanitised, in order (no images, no stderr)."""
     texts = []

@@ -11,6 +11,7 @@ notebooks (no stderr allowed, clean metadata, atomic writes).
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import re
 import sys
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..files import atomic_write
-from .outputs import clean_metadata, differing_cells, stderr_outputs
+from .outputs import clean_metadata, differing_cells, stderr_outputs, stdout_text
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -76,9 +77,7 @@ def kernel_environment(jobs: int) -> dict[str, str]:
 def headline(name: str, nb) -> str:
     """The notebook's headline result, read from what it printed."""
     pattern, shown = HEADLINES.get(Path(name).stem, (None, ""))
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                      if o.get("name") == "stdout")
-    found = re.findall(pattern, printed) if pattern else []
+    found = re.findall(pattern, stdout_text(nb)) if pattern else []
     if not found:
         return ""
     value = found[-1]
@@ -92,7 +91,7 @@ async def execute(path: Path, out: Path, env: dict[str, str], in_place: bool, ti
     from nbclient.exceptions import CellExecutionError
 
     committed = nbformat.read(path, as_version=4)
-    nb = nbformat.read(path, as_version=4)
+    nb = copy.deepcopy(committed)
     outcome = Outcome(path.stem)
     start = time.perf_counter()
     try:
@@ -130,10 +129,10 @@ async def _run_all(paths: list[Path], out_dir: Path | None, jobs: int) -> list[O
             return outcome
 
     # The longest notebooks (most epochs of training in their stored outputs) start first, so
-    # that two at a time finish together; the table keeps the series' order.
+    # that two at a time finish together; the outcomes keep the series' order.
     first = sorted(paths, key=lambda p: -p.read_text(encoding="utf-8").count("Epoch ["))
-    outcomes = await asyncio.gather(*(run_one(p) for p in first))
-    return sorted(outcomes, key=lambda o: [p.stem for p in paths].index(o.name))
+    tasks = {p: asyncio.ensure_future(run_one(p)) for p in first}
+    return list(await asyncio.gather(*(tasks[p] for p in paths)))
 
 
 def run_series(names: list[str] | None = None, jobs: int = 2, out_dir: Path | None = BUILD_DIR,

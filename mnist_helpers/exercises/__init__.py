@@ -15,6 +15,7 @@ is reported as not answered yet.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import textwrap
 from typing import Callable
@@ -58,6 +59,14 @@ class Exercise:
     def hint(self) -> None:
         """Print a hint (never the solution)."""
         print(f"Hint: {self._hint}")
+
+
+@functools.lru_cache(maxsize=2)
+def mnist(train: bool = True):
+    """MNIST's training (or test) images and labels, loaded once for all the checks."""
+    from ..data import load_mnist
+
+    return load_mnist(train=train)
 
 
 def is_stub(function: Callable) -> bool:
