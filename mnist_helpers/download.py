@@ -25,7 +25,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import atomic_write
+from .files import atomic_write, repository_root
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,32 @@ def source(dataset: str) -> Source:
 
 
 def default_data_root() -> Path:
-    """The data folder shared by the notebooks and the CLI: ``$MNIST_DATA`` or ``<repo>/data``."""
+    """The data folder used when none is given: ``$MNIST_DATA`` if set, else ``data/`` in the course's
+    repository, else (the package installed without the repository) ``~/.cache/mnist_helpers``."""
     if os.environ.get("MNIST_DATA"):
         return Path(os.environ["MNIST_DATA"])
-    return Path(__file__).resolve().parent.parent / "data"
+    repository = repository_root()
+    if repository is not None:
+        return repository / "data"
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "mnist_helpers"
+
+
+def data_root_in_use(dataset: str = "mnist") -> Path:
+    """The data folder this process last got ``dataset`` from (the notebook's ``data_root``), else the default.
+
+    The exercise checks load their data from here, so that they use the same folder as the notebook.
+    """
+    return _IN_USE.get(dataset) or default_data_root()
+
+
+_IN_USE: dict[str, Path] = {}  # dataset -> the folder ensure_dataset last returned
+
+
+def _in_use(dataset: str, root: Path) -> Path:
+    """Remember ``root`` as the folder ``dataset`` comes from in this process; return it."""
+    _IN_USE[dataset] = root
+    return root
 
 
 def raw_folder(data_root: str | os.PathLike | None = None, dataset: str = "mnist") -> Path:
@@ -174,7 +196,7 @@ def ensure_dataset(dataset: str = "mnist", data_root: str | os.PathLike | None =
     raw = raw_folder(root, dataset)
     found = _problems(raw, data.sha256)
     if not found:
-        return root
+        return _in_use(dataset, root)
     tried = [f"data folder {raw}: " + "; ".join(found)]
 
     mirror = os.environ.get(data.mirror_variable)
@@ -188,7 +210,7 @@ def ensure_dataset(dataset: str = "mnist", data_root: str | os.PathLike | None =
             continue
         try:
             _copy_from_folder(folder, raw, data.sha256, label)
-            return root
+            return _in_use(dataset, root)
         except MnistDataError as err:
             tried.append(f"{kind}: {err}")
 
@@ -196,7 +218,7 @@ def ensure_dataset(dataset: str = "mnist", data_root: str | os.PathLike | None =
         try:
             _download(root, data)
             if not _problems(raw, data.sha256):
-                return root
+                return _in_use(dataset, root)
             tried.append("download: " + "; ".join(_problems(raw, data.sha256)))
         except MnistDataError as err:
             tried.append(f"download: {err}")

@@ -1,4 +1,7 @@
-"""Writing files atomically: a crash or an error never leaves half a file under the real name."""
+"""Files and folders: atomic writes, and where the course's repository is (if the package runs from one).
+
+``atomic_write``: a crash or an error never leaves half a file under the real name.
+"""
 
 from __future__ import annotations
 
@@ -27,3 +30,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_args):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def repository_root() -> Path | None:
+    """The checkout of the course this package runs from, or None when it is installed (``pip install``).
+
+    A checkout is recognised by its ``pyproject.toml`` and ``notebooks/`` folder beside the package.
+    """
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir() else None

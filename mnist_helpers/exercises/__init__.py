@@ -61,12 +61,18 @@ class Exercise:
         print(f"Hint: {self._hint}")
 
 
-@functools.lru_cache(maxsize=2)
 def mnist(train: bool = True):
-    """MNIST's training (or test) images and labels, loaded once for all the checks."""
+    """MNIST's training (or test) images and labels, from the data folder the notebook uses, loaded once."""
+    from ..download import data_root_in_use
+
+    return _load_mnist(train, data_root_in_use("mnist"))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_mnist(train: bool, data_root):
     from ..data import load_mnist
 
-    return load_mnist(train=train)
+    return load_mnist(train=train, data_root=data_root)
 
 
 def is_stub(function: Callable) -> bool:
