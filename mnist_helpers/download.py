@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import os
 import socket
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +165,12 @@ def _copy_hashed(src, dst) -> str:
 
 
 def _download(root: Path, data: Source, timeout: float = 10.0) -> None:
-    """Download with torchvision, failing fast when the network is unreachable."""
+    """Download with torchvision into a temporary folder, then copy the verified files into place.
+
+    torchvision skips a file that already exists, damaged or not; downloading beside the data
+    folder and copying each verified file over the old one (atomically) replaces a damaged file
+    and never leaves the data folder worse than it was. Fails fast when the network is unreachable.
+    """
     host = os.environ.get("MNIST_DOWNLOAD_HOST", data.download_host)  # tests point it nowhere
     try:
         socket.create_connection((host, 443), timeout=timeout).close()
@@ -175,9 +181,15 @@ def _download(root: Path, data: Source, timeout: float = 10.0) -> None:
     dataset_class = getattr(torchvision.datasets, data.folder)
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)
+    root.mkdir(parents=True, exist_ok=True)
     try:
-        dataset_class(root=root, train=True, download=True)
-        dataset_class(root=root, train=False, download=True)
+        with tempfile.TemporaryDirectory(dir=root, prefix=".download.") as fresh:
+            dataset_class(root=fresh, train=True, download=True)
+            dataset_class(root=fresh, train=False, download=True)
+            _copy_from_folder(Path(fresh) / data.folder / "raw", raw_folder(root, data.name), data.sha256,
+                              "the downloaded files")
+    except MnistDataError:
+        raise
     except Exception as err:  # torchvision raises RuntimeError, URLError or socket errors
         raise MnistDataError(f"torchvision's download failed: {err}") from err
     finally:

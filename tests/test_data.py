@@ -118,6 +118,65 @@ def test_no_network_fails_fast(tmp_path, monkeypatch):
     assert time.perf_counter() - start < 5
 
 
+class _Connection:
+    def close(self):
+        pass
+
+
+def test_a_damaged_file_is_replaced_by_the_download(raw_files, tmp_path, monkeypatch):
+    """All four files present, one damaged, no mirror: the download must still bring a good copy.
+
+    The stand-in for torchvision's download behaves like the real one: it skips a file that exists.
+    """
+    import torchvision.datasets
+
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+    monkeypatch.setattr(socket, "create_connection", lambda *args, **kwargs: _Connection())
+
+    class Downloading:
+        def __init__(self, root, train=True, download=False):
+            raw = raw_folder(root)
+            for name in MNIST_SHA256:
+                if not (raw / name).exists():  # torchvision checks existence only
+                    copy_raw(raw_files, raw, [name])
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Downloading)
+    copy_raw(raw_files, raw_folder(tmp_path))
+    target = raw_folder(tmp_path) / "train-labels-idx1-ubyte"
+    data = bytearray(target.read_bytes())
+    data[1000] ^= 0xFF
+    target.write_bytes(bytes(data))
+    assert ensure_mnist(tmp_path) == tmp_path
+    assert sha256_of(target) == MNIST_SHA256["train-labels-idx1-ubyte"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["MNIST"]  # the download's temporary folder is gone
+
+
+def test_the_data_folder_rule(tmp_path, monkeypatch):
+    """An explicit folder, else $MNIST_DATA, else data/ in the repository (the user's cache when installed)."""
+    from mnist_helpers import download, files
+
+    monkeypatch.setenv("MNIST_DATA", str(tmp_path / "shared"))
+    assert download.default_data_root() == tmp_path / "shared"
+    assert download.raw_folder(tmp_path / "mine") == tmp_path / "mine" / "MNIST" / "raw"
+    monkeypatch.delenv("MNIST_DATA")
+    assert download.default_data_root() == files.repository_root() / "data"
+    monkeypatch.setattr(download, "repository_root", lambda: None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert download.default_data_root() == tmp_path / "cache" / "mnist_helpers"
+
+
+def test_the_checks_use_the_folder_the_notebook_used(raw_files, tmp_path, monkeypatch):
+    from mnist_helpers import download
+
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+    monkeypatch.setenv("MNIST_DATA", str(tmp_path / "empty"))
+    copy_raw(raw_files, raw_folder(tmp_path / "mine"))
+    monkeypatch.setattr(download, "_IN_USE", {})
+    assert download.data_root_in_use() == tmp_path / "empty"
+    ensure_mnist(tmp_path / "mine", download=False)
+    assert download.data_root_in_use() == tmp_path / "mine"
+
+
 # --- the fast path gives exactly what ToTensor gives --------------------------------------------
 
 
