@@ -55,3 +55,10 @@ def test_readme_quick_start_is_two_commands_that_ci_runs():
     assert snippet, ".ci/run no longer reads the commands from the README with its Python snippet"
     read = subprocess.run([sys.executable, "-c", snippet.group(1)], cwd=ROOT, capture_output=True, text=True, check=True)
     assert read.stdout.splitlines() == [setup, test]
+
+
+def test_ruff_finds_nothing_in_the_code():
+    """The package, the tests and the benchmarks pass ruff with the settings of pyproject.toml."""
+    found = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "mnist_helpers", "tests", "benchmarks",
+                            "conftest.py"], cwd=ROOT, capture_output=True, text=True)
+    assert found.returncode == 0, found.stdout[-4000:] + found.stderr[-2000:]
