@@ -1,363 +1,357 @@
-"""Every exercise check: a right answer is "Correct", typical wrong answers get their hint, a stub is "not answered yet"."""
+"""The exercise checks: one line whatever the answer does, hints that are not the solution, and the helpers
+that the per-notebook tables (test_exercises_nb01.py ... nb08.py) share.
 
-import math
+Each table lists, for every exercise, right answers written in different idioms and typical wrong ones,
+each wrong one with the words its own message must contain.
+"""
+
+import ast
+import importlib
+import json
+import re
+import signal
+import sys
+from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from mnist_helpers import load_mnist
-from mnist_helpers.exercises import is_stub, nb01, nb02, nb03, nb04, nb05, nb06, nb07
+from mnist_helpers import exercises
+from mnist_helpers.exercises import Exercise, Stopped, Wrong, is_stub, nb01, nb03, nb04, nb05, nb07
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+MODULES = [f"nb0{n}" for n in range(1, 9)]
 
 
-def verdict(exercise, answer) -> str:
-    return exercise.verdict(answer)
+# --- what the tables share -----------------------------------------------------------------------
 
+class From:
+    """An answer computed from MNIST (the exercises whose answer is a value): ``make(data)``, where
+    ``data`` is ``((images, labels), (test_images, test_labels))``."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+def resolve(answer, mnist_data):
+    return answer.make(mnist_data) if isinstance(answer, From) else answer
+
+
+@pytest.fixture(scope="session")
+def mnist_data(data_root):
+    return exercises.mnist(), exercises.mnist(train=False)
+
+
+def right_cases(module, right: dict) -> list:
+    return [pytest.param(getattr(module, q), answer, id=f"{module.__name__[-4:]}.{q}-right{i}")
+            for q, answers in right.items() for i, answer in enumerate(answers, 1)]
+
+
+def wrong_cases(module, wrong: dict) -> list:
+    return [pytest.param(getattr(module, q), answer, words, [w for _, w in answers if w != words],
+                         id=f"{module.__name__[-4:]}.{q}-{words[:40]}")
+            for q, answers in wrong.items() for answer, words in answers]
+
+
+def assert_right(exercise: Exercise, answer, mnist_data) -> None:
+    line = exercise.verdict(resolve(answer, mnist_data))
+    assert line.startswith("Correct"), line
+
+
+def assert_wrong(exercise: Exercise, answer, words: str, others: list[str], mnist_data) -> None:
+    """The verdict is one "Not yet" line with its own message: these words, and none of the others'."""
+    line = exercise.verdict(resolve(answer, mnist_data))
+    assert line.startswith("Not yet: ") and "\n" not in line, line
+    assert line.endswith(f"(For a hint, run exercises.{exercise.name}.hint())"), line
+    assert words in line, line
+    assert not [w for w in others if w in line], line
+
+
+def checks_of(name: str):
+    """The checks of one notebook: checks_of("nb04") is mnist_helpers.exercises.nb04."""
+    return importlib.import_module(f"mnist_helpers.exercises.{name}")
+
+
+def tables():
+    """Every notebook's (RIGHT, WRONG) tables."""
+    return {name: importlib.import_module(f"test_exercises_{name}") for name in MODULES}
+
+
+def test_every_exercise_has_three_right_answers_and_wrong_ones_with_their_own_messages():
+    counts = {}
+    for name, table in tables().items():
+        assert set(table.RIGHT) == set(table.WRONG) == {"q1", "q2", "q3"}, name
+        for q in ("q1", "q2", "q3"):
+            words = [w for _, w in table.WRONG[q]]
+            assert len(words) == len(set(words)), f"{name}.{q}: two wrong answers expect the same words"
+            assert len(table.RIGHT[q]) >= 3 and len(words) >= 3, f"{name}.{q}"
+            counts[f"{name}.{q}"] = (len(table.RIGHT[q]), len(words))
+    assert len(counts) == 24
+
+
+# --- one line, whatever the answer does ------------------------------------------------------------
 
 def stub(*args):
     """What the student edition leaves: a docstring and ..."""
     ...
 
 
-@pytest.fixture(scope="module")
-def mnist(data_root):
-    return load_mnist(train=True, data_root=data_root), load_mnist(train=False, data_root=data_root)
-
-
-# --- the framework -----------------------------------------------------------------------------
-
 def test_stubs_and_missing_answers_are_not_answered_yet():
-    assert is_stub(stub) and not is_stub(verdict)
-    for exercise, answer in [(nb01.q1, ...), (nb03.q1, stub), (nb04.q1, stub), (nb07.q1, stub), (nb07.q2, stub)]:
-        assert verdict(exercise, answer).startswith("Not answered yet"), exercise.name
+    assert is_stub(stub) and not is_stub(assert_right)
+    for exercise, answer in [(nb01.q1, ...), (nb01.q1, None), (nb03.q1, stub), (nb04.q1, stub), (nb07.q1, stub),
+                             (nb07.q2, stub)]:
+        assert exercise.verdict(answer).startswith("Not answered yet"), exercise.name
 
 
-def test_a_crash_in_the_learners_code_is_one_line_not_a_traceback():
-    def softmax(outputs):
-        return outputs / 0 + undefined_name  # noqa: F821
+def test_a_stub_run_without_its_source_is_still_not_answered_yet():
+    namespace = {}
+    exec('def softmax(outputs):\n    """Doc."""\n    ...\ndef double(x):\n    return 2 * x\n'
+         'def four(x):\n    return 4\n', namespace)
+    assert is_stub(namespace["softmax"]) and not is_stub(namespace["double"]) and not is_stub(namespace["four"])
+    assert nb04.q1.verdict(namespace["softmax"]).startswith("Not answered yet")
 
-    line = verdict(nb04.q1, softmax)
-    assert line.startswith("Not yet: softmax raised NameError") and "\n" not in line and "Traceback" not in line
+
+def ends_the_program(outputs):
+    sys.exit(1)
+
+
+def exits(outputs):
+    exit()
+
+
+def raises_keyboardinterrupt(outputs):
+    raise KeyboardInterrupt
+
+
+def raises_generatorexit(outputs):
+    raise GeneratorExit
+
+
+class Custom(BaseException):
+    pass
+
+
+def raises_a_baseexception(outputs):
+    raise Custom("a message\non two lines")
+
+
+def crashes(outputs):
+    return outputs / 0 + undefined_name  # noqa: F821
+
+
+@pytest.mark.parametrize("answer, words", [
+    (ends_the_program, "ends_the_program called sys.exit()"), (exits, "called sys.exit()"),
+    (raises_keyboardinterrupt, "raised KeyboardInterrupt"), (raises_generatorexit, "raised GeneratorExit"),
+    (raises_a_baseexception, "raised Custom (a message on two lines)"), (crashes, "raised NameError"),
+])
+def test_whatever_the_answer_raises_the_check_answers_in_one_line(answer, words, capsys, recwarn):
+    before = signal.getsignal(signal.SIGINT)
+    line = nb04.q1.verdict(answer)
+    assert line.startswith("Not yet: ") and words in line and "\n" not in line and "Traceback" not in line, line
     assert "hint()" in line
+    nb04.q1.check(answer)
+    assert capsys.readouterr().out == line + "\n" and not recwarn.list
+    assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_a_forgotten_return_is_named():
-    def flatten(images):
-        images.reshape(-1, 784)
+def test_a_value_that_breaks_the_check_itself_gets_one_line():
+    class Hostile(float):
+        def __float__(self):
+            raise SystemExit
 
-    assert "did you forget `return`?" in verdict(nb03.q2, flatten)
-
-
-def test_hint_prints_a_hint_not_the_solution(capsys):
-    nb04.q1.hint()
-    printed = capsys.readouterr().out
-    assert printed.startswith("Hint: ") and "def softmax" not in printed
+    line = nb01.q1.verdict(Hostile(6265.0))
+    assert line.startswith("Not yet: ") and "sys.exit()" in line and "\n" not in line, line
 
 
-# --- notebook 1 ----------------------------------------------------------------------------------
+def test_an_answer_that_changes_its_input_gets_its_own_message_and_is_judged_on_the_original():
+    def softmax(outputs):
+        outputs -= outputs.max(dim=1, keepdim=True).values  # right values, but the caller's outputs change
+        return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
 
-def test_nb01_count_of_sevens(mnist):
-    (_, labels), (_, test_labels) = mnist
-    assert verdict(nb01.q1, (labels == 7).sum().item()).startswith("Correct")
-    assert verdict(nb01.q1, (labels == 7).sum()).startswith("Correct")  # a one-element tensor is fine
-    assert "in the test set" in verdict(nb01.q1, (test_labels == 7).sum().item())
-    assert "one count per digit" in verdict(nb01.q1, torch.bincount(labels))
-    assert "all training images" in verdict(nb01.q1, 60_000)
+    assert "changed the tensor it was given" in nb04.q1.verdict(softmax)
 
 
-def test_nb01_first_sevens(mnist):
-    (images, labels), _ = mnist
-    sevens = (labels == 7).nonzero().flatten()[:8]
-    assert verdict(nb01.q2, images[sevens]).startswith("Correct")
-    assert "lost the channel dimension" in verdict(nb01.q2, images[sevens][:, 0])
-    assert "of every digit" in verdict(nb01.q2, images[:8])
-    assert "first eight 7s" in verdict(nb01.q2, images[(labels == 7).nonzero().flatten()[1:9]])
+def presses_stop(outputs):
+    """What the kernel's stop button does while the learner's code runs: a SIGINT arrives."""
+    signal.raise_signal(signal.SIGINT)
+    while True:
+        pass
 
-
-def test_nb01_average_image(mnist):
-    (images, _), _ = mnist
-    assert verdict(nb01.q3, images.mean(dim=0)[0]).startswith("Correct")
-    assert "divide by 255" in verdict(nb01.q3, images.mean(dim=0)[0] * 255)
-    assert "average over the images (dim=0)" in verdict(nb01.q3, images.mean(dim=1))
-
-
-# --- notebook 2 ----------------------------------------------------------------------------------
-
-def test_nb02_split_counts_and_batches(mnist):
-    (_, labels), _ = mnist
-    _, val7 = nb02._split(7)
-    train7, _ = nb02._split(7)
-    assert verdict(nb02.q1, labels[val7]).startswith("Correct")
-    assert "series' split (seed 42)" in verdict(nb02.q1, labels[nb02._split(42)[1]])
-    assert "the training part" in verdict(nb02.q1, labels[train7])
-    assert "not a random split" in verdict(nb02.q1, labels[-10_000:])
-    counts = torch.bincount(labels[val7], minlength=10)
-    assert verdict(nb02.q2, counts).startswith("Correct")
-    assert "shares" in verdict(nb02.q2, counts / counts.sum())
-    assert "not the training part" in verdict(nb02.q2, torch.bincount(labels[train7], minlength=10))
-
-    def right(images, batch_size):
-        full, rest = divmod(images, batch_size)
-        return full + (rest > 0), rest or batch_size
-
-    def floor_only(images, batch_size):
-        return images // batch_size, images % batch_size
-
-    def zero_last(images, batch_size):
-        return math.ceil(images / batch_size), images % batch_size
-
-    assert verdict(nb02.q3, right).startswith("Correct")
-    assert "the last, smaller batch counts too" in verdict(nb02.q3, floor_only)
-    assert "a last batch of 0 images does not exist" in verdict(nb02.q3, zero_last)
-
-
-# --- notebook 3 ----------------------------------------------------------------------------------
-
-def test_nb03_parameters_flatten_colour():
-    assert verdict(nb03.q1, lambda i, o: i * o + o).startswith("Correct")
-    assert "one bias per output" in verdict(nb03.q1, lambda i, o: i * o)
-    assert "added the sizes" in verdict(nb03.q1, lambda i, o: i + o)
-    assert verdict(nb03.q2, lambda x: x.reshape(-1, 784)).startswith("Correct")
-    assert "each row should hold a whole image" in verdict(nb03.q2, lambda x: x.reshape(-1, 28))
-    assert "put one image per row" in verdict(nb03.q2, lambda x: x.reshape(784, -1))
-    assert verdict(nb03.q3, 3 * 32 * 32 * 10 + 10).startswith("Correct")
-    assert "3 values per pixel" in verdict(nb03.q3, 32 * 32 * 10 + 10)
-    assert "add one bias per digit" in verdict(nb03.q3, 3 * 32 * 32 * 10)
-
-
-# --- notebook 4 ----------------------------------------------------------------------------------
 
 def stable_softmax(outputs):
     exps = torch.exp(outputs - outputs.max(dim=1, keepdim=True).values)
     return exps / exps.sum(dim=1, keepdim=True)
 
 
-def test_nb04_softmax():
-    assert verdict(nb04.q1, stable_softmax).startswith("Correct")
-    naive = lambda x: torch.exp(x) / torch.exp(x).sum(dim=1, keepdim=True)  # noqa: E731
-    assert "subtract each row's maximum" in verdict(nb04.q1, naive)
-    columns = lambda x: torch.exp(x - x.max()) / torch.exp(x - x.max()).sum(dim=0, keepdim=True)  # noqa: E731
-    assert "columns sum to 1" in verdict(nb04.q1, columns)
-    assert "negative" in verdict(nb04.q1, lambda x: x / x.sum(dim=1, keepdim=True))
+def test_the_stop_button_stops_the_check_with_one_line_and_later_checks_stay_right():
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(Stopped) as stopped:
+        nb04.q1.verdict(presses_stop)
+    assert isinstance(stopped.value, KeyboardInterrupt)  # still an interrupt: a notebook's run stops there
+    rendered = stopped.value._render_traceback_()  # what IPython shows instead of a traceback
+    assert len(rendered) == 1 and rendered[0].startswith("Stopped: ") and "\n" not in rendered[0]
+    assert signal.getsignal(signal.SIGINT) is before
+    assert nb04.q1.verdict(stable_softmax).startswith("Correct")
+    assert nb04.q1.verdict(raises_keyboardinterrupt).startswith("Not yet")  # raised by the answer, not the button
 
 
-def test_nb04_cross_entropy():
-    def right(outputs, labels):
-        shifted = outputs - outputs.max(dim=1, keepdim=True).values
-        log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
-        return -log_probs[range(len(labels)), labels].mean()
+def test_a_check_leaves_the_notebooks_random_state_and_gradient_mode_as_they_were():
+    import torch.nn.functional as F
 
-    assert verdict(nb04.q2, right).startswith("Correct")
-    assert "applied softmax twice" in verdict(nb04.q2, lambda o, y: F.cross_entropy(F.softmax(o, dim=1), y))
-    assert "MINUS the log" in verdict(nb04.q2, lambda o, y: -right(o, y))
-    assert "summed over the batch" in verdict(nb04.q2, lambda o, y: right(o, y) * len(y))
-    unstable = lambda o, y: -torch.log(torch.exp(o)[range(len(y)), y] / torch.exp(o).sum(dim=1)).mean()  # noqa: E731
-    assert "subtract each row's maximum" in verdict(nb04.q2, unstable)
-
-
-def test_nb04_predict():
-    assert verdict(nb04.q3, lambda o: o.argmax(dim=1)).startswith("Correct")
-    assert "one prediction per column" in verdict(nb04.q3, lambda o: o.argmax(dim=0))
-    assert "largest values themselves" in verdict(nb04.q3, lambda o: o.max(dim=1).values)
-
-
-# --- notebook 5 ----------------------------------------------------------------------------------
-
-def test_nb05_train_step():
-    def right(model, images, labels, optimizer):
-        loss = F.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
+    def train_step(model, images, labels, optimizer):
         optimizer.zero_grad()
-        return loss.item()
-
-    def no_zero_grad(model, images, labels, optimizer):
         loss = F.cross_entropy(model(images), labels)
         loss.backward()
         optimizer.step()
         return loss.item()
 
-    def no_step(model, images, labels, optimizer):
-        loss = F.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.zero_grad()
-        return loss.item()
-
-    def tensor_loss(model, images, labels, optimizer):
-        loss = F.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss
-
-    assert verdict(nb05.q1, right).startswith("Correct")
-    assert "call optimizer.zero_grad()" in verdict(nb05.q1, no_zero_grad)
-    assert "the weights did not move" in verdict(nb05.q1, no_step)
-    assert "loss.item()" in verdict(nb05.q1, tensor_loss)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with torch.no_grad():  # a notebook left in no_grad: the check still trains, with gradients on
+        assert nb05.q1.verdict(train_step).startswith("Correct")
+        assert not torch.is_grad_enabled()
+    assert torch.equal(torch.rand(3), expected)
 
 
-def test_nb05_train_epoch():
-    def step(model, images, labels, optimizer, zero=True):
-        loss = F.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        if zero:
-            optimizer.zero_grad()
-        return loss.item()
-
-    def right(model, loader, optimizer):
-        losses = [step(model, x, y, optimizer) for x, y in loader]
-        return sum(losses) / len(losses)
-
-    def first_batch_only(model, loader, optimizer):
-        x, y = next(iter(loader))
-        return step(model, x, y, optimizer)
-
-    def no_zero_grad(model, loader, optimizer):
-        losses = [step(model, x, y, optimizer, zero=False) for x, y in loader]
-        return sum(losses) / len(losses)
-
-    def last_loss(model, loader, optimizer):
-        return [step(model, x, y, optimizer) for x, y in loader][-1]
-
-    assert verdict(nb05.q2, right).startswith("Correct")
-    assert "stopped after the first batch" in verdict(nb05.q2, first_batch_only)
-    assert "call optimizer.zero_grad() after each step" in verdict(nb05.q2, no_zero_grad)
-    assert "loss of the last batch" in verdict(nb05.q2, last_loss)
-
-
-def test_nb05_exact_accuracy():
-    def right(model, loader):
-        correct = total = 0
-        with torch.no_grad():
-            for x, y in loader:
-                correct += (model(x).argmax(dim=1) == y).sum().item()
-                total += len(y)
-        return correct / total
-
-    def mean_of_batches(model, loader):
-        with torch.no_grad():
-            accs = [(model(x).argmax(dim=1) == y).float().mean().item() for x, y in loader]
-        return sum(accs) / len(accs)
-
-    def count(model, loader):
-        with torch.no_grad():
-            return sum((model(x).argmax(dim=1) == y).sum().item() for x, y in loader)
-
-    assert verdict(nb05.q3, right).startswith("Correct")
-    assert "averaged the batches' accuracies" in verdict(nb05.q3, mean_of_batches)
-    assert "divide the number of right answers" in verdict(nb05.q3, count) or "is not the fraction" in verdict(nb05.q3, count)
-
-
-# --- notebook 6 ----------------------------------------------------------------------------------
-
-def test_nb06_mistakes_and_confusions():
-    def right(model, images, labels):
-        with torch.no_grad():
-            confidence, preds = F.softmax(model(images), dim=1).max(dim=1)
-        confidence[preds == labels] = -1
-        return confidence.argmax().item()
-
-    def most_confident(model, images, labels):
-        with torch.no_grad():
-            return F.softmax(model(images), dim=1).max(dim=1).values.argmax().item()
-
-    def least_confident_mistake(model, images, labels):
-        with torch.no_grad():
-            confidence, preds = F.softmax(model(images), dim=1).max(dim=1)
-        confidence[preds == labels] = 2
-        return confidence.argmin().item()
-
-    assert verdict(nb06.q1, right).startswith("Correct")
-    assert "look only at the mistakes" in verdict(nb06.q1, most_confident)
-    assert "least sure about" in verdict(nb06.q1, least_confident_mistake)
-
-    assert verdict(nb06.q2, lambda m: m.diag() / m.sum(dim=1)).startswith("Correct")
-    assert "column sums" in verdict(nb06.q2, lambda m: m.diag() / m.sum(dim=0))
-    assert "counts of right answers" in verdict(nb06.q2, lambda m: m.diag())
-
-    def top(m):
-        m = m.clone()
-        m.fill_diagonal_(0)
-        return divmod(m.argmax().item(), m.shape[1])
-
-    assert verdict(nb06.q3, top).startswith("Correct")
-    assert "leave the diagonal out" in verdict(nb06.q3, lambda m: divmod(m.argmax().item(), m.shape[1]))
-    assert "backwards" in verdict(nb06.q3, lambda m: tuple(reversed(top(m))))
-
-
-# --- notebook 7 ----------------------------------------------------------------------------------
-
-def test_nb07_checkpoints():
-    def right(model, path, epochs, lr):
-        torch.save({"state_dict": model.state_dict(), "epochs": epochs, "lr": lr}, path)
-
-    def whole_model(model, path, epochs, lr):
-        torch.save(model, path)
-
-    def no_metadata(model, path, epochs, lr):
-        torch.save({"state_dict": model.state_dict()}, path)
-
-    assert verdict(nb07.q1, right).startswith("Correct")
-    assert "not the model object itself" in verdict(nb07.q1, whole_model)
-    assert "'epochs' and 'lr'" in verdict(nb07.q1, no_metadata)
-
-    def load_or_refuse(path):
-        try:
-            return torch.load(path, weights_only=True)
-        except Exception as err:
-            raise ValueError(f"{path} is not a checkpoint: {err}") from None
-
-    def unsafe(path):
-        try:
-            return torch.load(path, weights_only=False)
-        except Exception as err:
-            raise ValueError(f"{path} is not a checkpoint: {err}") from None
-
-    def raw(path):
-        return torch.load(path, weights_only=True)
-
-    assert verdict(nb07.q2, load_or_refuse).startswith("Correct")
-    assert "load with weights_only=True" in verdict(nb07.q2, unsafe)
-    assert "let IndexError through: catch it and raise ValueError" in verdict(nb07.q2, raw)
-
-    def same(a, b):
-        sa, sb = a.state_dict(), b.state_dict()
-        return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
-
-    assert verdict(nb07.q3, same).startswith("Correct")
-    assert "'close' is not 'exactly'" in verdict(nb07.q3, lambda a, b: all(
-        torch.allclose(p, q) for p, q in zip(a.parameters(), b.parameters())))
-    assert "biases too" in verdict(nb07.q3, lambda a, b: torch.equal(a.linear.weight, b.linear.weight))
+@pytest.mark.parametrize("args, kwargs, words", [
+    ((), {}, "Give the check your answer, one value: exercises.q1.check(softmax)"),
+    ((stable_softmax, stable_softmax), {}, "The check takes one answer, not 2: exercises.q1.check(softmax)"),
+])
+def test_check_called_without_its_answer_or_with_two_says_how_to_call_it(args, kwargs, words, capsys):
+    nb04.q1.check(*args, **kwargs)
+    assert capsys.readouterr().out == words + "\n"
+    nb04.q1.check(answer=stable_softmax)
+    assert capsys.readouterr().out.startswith("Correct")
 
 
 def test_the_readme_shows_a_real_verdict():
-    from pathlib import Path
-
     def softmax(outputs):
         return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert verdict(nb04.q1, softmax) in readme.splitlines()
+    assert nb04.q1.verdict(softmax) in readme.splitlines()
 
 
-# --- notebook 8 ----------------------------------------------------------------------------------
+def test_a_real_kernel_stopped_during_a_check_shows_one_line_and_keeps_working():
+    """The kernel's stop button (an interrupt request) during an endless answer, in a real Jupyter kernel."""
+    from jupyter_client.manager import start_new_kernel
 
-def test_nb08_parameters_relu_model():
-    from mnist_helpers.exercises import nb08
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        def run(code: str, until_output: str | None = None, interrupt: bool = False) -> list[dict]:
+            msg_id, outputs = client.execute(code), []
+            while True:
+                msg = client.get_iopub_msg(timeout=120)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] in ("stream", "error"):
+                    outputs.append(msg["content"])
+                    if interrupt and until_output and until_output in msg["content"].get("text", ""):
+                        manager.interrupt_kernel()
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    return outputs
 
-    assert verdict(nb08.q1, lambda i, h, o: i * h + h + h * o + o).startswith("Correct")
-    assert "counted the weights only" in verdict(nb08.q1, lambda i, h, o: i * h + h * o)
-    assert "only the hidden layer" in verdict(nb08.q1, lambda i, h, o: i * h + h)
-    assert verdict(nb08.q2, lambda x: x.clamp(min=0)).startswith("Correct")
-    assert "does not flip their sign" in verdict(nb08.q2, lambda x: x.abs())
-    assert "True/False" in verdict(nb08.q2, lambda x: x > 0)
-    assert "sigmoid" in verdict(nb08.q2, torch.sigmoid)
+        run("import torch\nfrom mnist_helpers.exercises import nb04 as exercises\n"
+            "def endless(outputs):\n    print('running', flush=True)\n    while True:\n        pass\n"
+            "def softmax(outputs):\n    e = torch.exp(outputs - outputs.max(dim=1, keepdim=True).values)\n"
+            "    return e / e.sum(dim=1, keepdim=True)\n")
+        outputs = run("exercises.q1.check(endless)\nprint('went on')", until_output="running", interrupt=True)
+        errors = [o for o in outputs if "traceback" in o]
+        assert len(errors) == 1 and len(errors[0]["traceback"]) == 1, outputs
+        assert errors[0]["traceback"][0].startswith("Stopped: ") and errors[0]["ename"] == "Stopped"
+        assert not any("went on" in o.get("text", "") for o in outputs)  # the run stopped there
+        correct = nb04.q1.verdict(stable_softmax)
+        assert run("exercises.q1.check(softmax)") == [{"name": "stdout", "text": correct + "\n"}]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+# --- hints -------------------------------------------------------------------------------------------
+
+def solutions() -> dict[str, list[str]]:
+    """Each exercise's reference solution lines ("nb04.q2": [...]), read from the notebooks' solution cells."""
+    found = {}
+    for path in sorted(NOTEBOOKS.glob("0[1-8]_*.ipynb")):
+        cells = [c for c in json.loads(path.read_text())["cells"] if "solution" in c["metadata"].get("tags", [])]
+        for number, cell in enumerate(cells, 1):
+            lines, inside = [], False
+            for line in "".join(cell["source"]).splitlines():
+                if "# BEGIN SOLUTION" in line or "# END SOLUTION" in line:
+                    inside = "# BEGIN SOLUTION" in line
+                elif inside or "# SOLUTION" in line:
+                    code = re.sub(r"\s*#.*$", "", line).strip()
+                    if code:
+                        lines.append(code)
+            found[f"nb{path.name[:2]}.q{number}"] = lines
+    return found
+
+
+def key_expressions(line: str) -> set[str]:
+    """The line and each computation in it (a call, an operation, an index...) of ten characters or more,
+    also without its leading name ("images.reshape(-1, 784)" gives "reshape(-1,784)"), without spaces."""
+    squeeze = lambda text: re.sub(r"\s+", "", text).replace('"', "'")  # noqa: E731
+    code = line.removeprefix("return ").strip()
+    found = {squeeze(code)}
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # a line that opens a block: "with torch.no_grad():"
+        tree = ast.Module(body=[], type_ignores=[])
+    for node in ast.walk(tree):  # computations, not bare names such as dataset.targets that the task gives
+        if isinstance(node, (ast.Call, ast.BinOp, ast.Compare, ast.Subscript, ast.BoolOp, ast.Dict, ast.Lambda)):
+            text = squeeze(ast.unparse(node))
+            found.add(text)
+            found.add(re.sub(r"^[A-Za-z_]\w*\.", "", text))
+    return {text for text in found if len(text) >= 10}
+
+
+def test_no_hint_holds_a_line_or_a_key_expression_of_the_solution():
+    hints = {f"{name}.{q}": getattr(checks_of(name), q)._hint for name in MODULES for q in ("q1", "q2", "q3")}
+    found = solutions()
+    assert set(found) == set(hints)
+    for exercise, lines in found.items():
+        hint = re.sub(r"\s+", "", hints[exercise]).replace('"', "'")
+        assert "def" not in hints[exercise].split(), exercise
+        leaks = [text for line in lines for text in key_expressions(line) if text in hint]
+        assert not leaks, f"the hint of {exercise} gives away {leaks}"
+
+
+def test_the_hint_test_would_catch_the_old_hints():
+    old = "x.clamp(min=0), or torch.where(x > 0, x, 0)."
+    assert any(text in re.sub(r"\s+", "", old) for text in key_expressions("return x.clamp(min=0)"))
+
+
+def test_hint_prints_one_hint(capsys):
+    nb04.q1.hint()
+    printed = capsys.readouterr().out
+    assert printed.startswith("Hint: ") and printed.count("\n") == 1
+
+
+def test_each_check_names_the_answer_its_notebook_checks():
+    for path in sorted(NOTEBOOKS.glob("0[1-8]_*.ipynb")):
+        checks = checks_of(f"nb{path.name[:2]}")
+        for cell in json.loads(path.read_text())["cells"]:
+            if "check" in cell["metadata"].get("tags", []):
+                q, name = re.fullmatch(r"exercises\.(q\d)\.check\((\w+)\)", "".join(cell["source"]).strip()).groups()
+                assert getattr(checks, q).answer_name == name, (path.name, q)
+
+
+def test_wrong_is_the_learners_message():
+    assert str(Wrong("a message")) == "a message"
+
+
+def test_the_notebooks_reference_functions_are_correct():
+    """The solution cells that define a function, run as the notebook runs them, pass their checks."""
+    import torch.nn.functional as F
     from torch import nn
 
-    right = lambda h: nn.Sequential(nn.Flatten(), nn.Linear(784, h), nn.ReLU(), nn.Linear(h, 10))  # noqa: E731
-    assert verdict(nb08.q3, right).startswith("Correct")
-    linear = lambda h: nn.Sequential(nn.Flatten(), nn.Linear(784, h), nn.Linear(h, 10))  # noqa: E731
-    assert "still linear" in verdict(nb08.q3, linear)
-    unflattened = lambda h: nn.Sequential(nn.Linear(784, h), nn.ReLU(), nn.Linear(h, 10))  # noqa: E731
-    assert "flatten each image first" in verdict(nb08.q3, unflattened)
+    for path in sorted(NOTEBOOKS.glob("0[1-8]_*.ipynb")):
+        checks, namespace = checks_of(f"nb{path.name[:2]}"), {"torch": torch, "F": F, "nn": nn}
+        cells = [c for c in json.loads(path.read_text())["cells"] if "solution" in c["metadata"].get("tags", [])]
+        for q, cell in zip(("q1", "q2", "q3"), cells, strict=True):
+            source = "".join(cell["source"])
+            if source.lstrip().startswith("def "):
+                exec(source, namespace)  # the teacher edition's own code
+                exercise = getattr(checks, q)
+                assert exercise.verdict(namespace[exercise.answer_name]).startswith("Correct"), (path.name, q)

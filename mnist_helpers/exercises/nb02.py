@@ -2,73 +2,132 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
-from torch.utils.data import random_split
+from torch.utils.data import Subset, random_split
 
-from . import Exercise, Wrong, call, mnist
+from . import Exercise, Wrong, call, explain, mnist, numbers_in, whole_numbers
 
 SEED = 7
 
 
-def _split(seed: int) -> tuple[list[int], list[int]]:
-    train, val = random_split(range(60_000), [50_000, 10_000], generator=torch.Generator().manual_seed(seed))
-    return list(train.indices), list(val.indices)
+def _split(seed: int, sizes=(50_000, 10_000)) -> tuple[list[int], list[int]]:
+    first, second = random_split(range(60_000), list(sizes), generator=torch.Generator().manual_seed(seed))
+    return list(first.indices), list(second.indices)
+
+
+def _same(got: torch.Tensor, expected) -> bool:
+    expected = torch.as_tensor(expected, dtype=torch.float64)
+    return got.shape == expected.shape and bool(torch.equal(got, expected))
 
 
 def _my_split(answer) -> str:
     labels = mnist()[1]
-    if not isinstance(answer, torch.Tensor):
-        raise Wrong(f"give the labels of your validation part as a tensor, got a {type(answer).__name__}")
-    if len(answer) == 50_000:
+    train, val = _split(SEED)
+    if isinstance(answer, Subset):
+        raise Wrong("that is the validation part itself (a Subset): give the labels of the images it holds, "
+                    "picked from labels by its indices")
+    got = numbers_in(answer, "my_val_labels")
+    if got.ndim != 1:
+        raise Wrong(f"give one label per image, a tensor of shape [10000]; got shape {list(got.shape)}")
+    if len(got) == 50_000:
         raise Wrong("these are 50,000 labels, the training part: give the labels of the 10,000 validation images")
-    if len(answer) != 10_000:
-        raise Wrong(f"the validation part should hold 10,000 labels, got {len(answer):,}")
-    if torch.equal(answer, labels[-10_000:]) or torch.equal(answer, labels[:10_000]):
-        raise Wrong("these are 10,000 labels in the file's order, not a random split: use random_split")
-    if torch.equal(answer, labels[_split(42)[1]]):
-        raise Wrong("this is the series' split (seed 42): make yours with seed 7")
-    if not torch.equal(answer, labels[_split(SEED)[1]]):
-        raise Wrong("this is not the split random_split gives with generator=torch.Generator().manual_seed(7) "
-                    "(and sizes [50_000, 10_000])")
-    return "the same split on every machine that uses seed 7."
+    if len(got) == 60_000:
+        raise Wrong("these are all 60,000 labels: keep only those of your validation part")
+    if len(got) != 10_000:
+        raise Wrong(f"the validation part should hold 10,000 labels, got {len(got):,}")
+    if _same(got, labels[val]) or _same(got, labels[sorted(val)]):  # in the split's order or in the file's
+        return "the same split on every machine that uses seed 7."
+    raise explain(got, [
+        (val, "these are the positions of your validation images (0 to 59,999), not their labels: use them to "
+              "pick from labels"),
+        (sorted(val), "these are the positions of your validation images (0 to 59,999), not their labels: use them "
+                      "to pick from labels"),
+        (labels[-10_000:], "these are the last 10,000 labels in the file's order, not a random split: use "
+                           "random_split"),
+        (labels[:10_000], "these are the first 10,000 labels in the file's order, not a random split: use "
+                          "random_split"),
+        (labels[_split(42)[1]], "this is the series' split (seed 42): make yours with seed 7"),
+        (labels[_split(SEED, (10_000, 50_000))[0]], "you split into [10_000, 50_000]: the sizes go in the order "
+                                                    "[training, validation], 50,000 first"),
+    ], "these are not the labels of the validation part random_split gives with seed 7 (a torch.Generator seeded "
+       "with 7, sizes 50,000 and 10,000)", same=_same)
+
+
+def _as_counts(answer):
+    """A dictionary {digit: count} (collections.Counter) as a list of ten counts; anything else as it is."""
+    if isinstance(answer, dict):
+        if not set(answer) <= set(range(10)):
+            raise Wrong("a dictionary of counts should have the digits 0 to 9 as its keys (use .tolist() before "
+                        "counting, so that the keys are plain numbers)")
+        return [answer.get(digit, 0) for digit in range(10)]
+    return answer
 
 
 def _counts(answer) -> str:
     labels = mnist()[1]
-    truth = torch.bincount(labels[_split(SEED)[1]], minlength=10)
-    if not isinstance(answer, torch.Tensor) or answer.shape != (10,):
-        shape = list(answer.shape) if isinstance(answer, torch.Tensor) else type(answer).__name__
-        raise Wrong(f"give ten counts, one per digit (a tensor of shape [10]); got {shape}")
-    if answer.is_floating_point() and abs(answer.sum().item() - 1) < 1e-3:
+    train, val = _split(SEED)
+    truth = torch.bincount(labels[val], minlength=10)
+    pair = isinstance(answer, tuple) and len(answer) == 2
+    if pair and all(isinstance(x, (torch.Tensor, np.ndarray)) for x in answer):
+        raise Wrong("that is a pair of tensors (the digits, then their counts, as unique(return_counts=True) gives): "
+                    "give only the ten counts")
+    got = numbers_in(_as_counts(answer), "my_val_counts")
+    if got.shape != (10,):
+        raise Wrong(f"give ten counts, one per digit (shape [10]); got shape {list(got.shape)}")
+    if not torch.isfinite(got).all():
+        raise Wrong("some of your counts are nan or inf: count the labels of each digit")
+    if _same(got, truth):
+        most, least = truth.argmax().item(), truth.argmin().item()
+        return f"digit {most} is the most common ({truth[most]:,}) and digit {least} the least ({truth[least]:,})."
+    if abs(got.sum().item() - 1) < 1e-3:
         raise Wrong("these are shares that add up to 1: the task asks for counts (how many images)")
-    if int(answer.sum()) == 50_000:
-        raise Wrong("these counts add up to 50,000: count the validation part, not the training part")
-    if not torch.equal(answer.long(), truth):
-        raise Wrong("these are not the label counts of your seed-7 validation part")
-    most, least = truth.argmax().item(), truth.argmin().item()
-    return f"digit {most} is the most common ({truth[most]:,}) and digit {least} the least ({truth[least]:,})."
+    if abs(got.sum().item() - 100) < 1e-1:
+        raise Wrong("these are percentages that add up to 100: the task asks for counts (how many images)")
+    raise explain(got, [
+        (torch.bincount(labels[train], minlength=10), "these counts add up to 50,000: count the validation part, "
+                                                      "not the training part"),
+        (torch.bincount(labels, minlength=10), "these counts add up to 60,000: count only your validation part"),
+        (torch.bincount(labels[_split(42)[1]], minlength=10), "these are the counts of the series' split (seed 42): "
+                                                              "count your seed-7 validation part"),
+    ], "these are not the label counts of your seed-7 validation part, digit 0 to 9 in order", same=_same)
 
 
 def _batches(answer) -> str:
-    cases = [(50_000, 96), (60_000, 128), (10, 3), (128, 128)]
+    cases = [(50_000, 96), (60_000, 128), (10, 3), (128, 128), (10, 96), (256, 128), (1, 1)]
     for images, batch_size in cases:
-        got = call(answer, images, batch_size, given=f"{images:,} images and batch_size={batch_size}")
+        result = call(answer, images, batch_size, given=f"{images:,} images and batch_size={batch_size}")
+        count, last = whole_numbers(result, "the answer", 2)
         full, rest = divmod(images, batch_size)
         truth = (full + (rest > 0), rest or batch_size)
-        if not isinstance(got, tuple) or len(got) != 2:
-            raise Wrong("return two numbers: (batches per epoch, size of the last batch)")
-        if got[0] == full and rest:
-            raise Wrong(f"for {images:,} images in batches of {batch_size} you count {full} batches: "
-                        "the last, smaller batch counts too")
-        if got[1] == 0:
-            raise Wrong(f"a last batch of 0 images does not exist: when {batch_size} divides {images:,}, the last batch is full")
-        if tuple(got) != truth:
-            raise Wrong(f"for {images:,} images in batches of {batch_size} the answer is not {got}")
+        if (count, last) == truth:
+            continue
+        about = f"for {images:,} images in batches of {batch_size}"
+        if (count, last) == truth[::-1]:
+            raise Wrong(f"{about} you give ({count}, {last}): the two numbers are the wrong way round, first the "
+                        "number of batches, then the size of the last batch")
+        if (count, last) == (60_000 // batch_size + (60_000 % batch_size > 0), 60_000 % batch_size or batch_size):
+            raise Wrong(f"{about} you give the answer for 60,000 images: use the number of images your function is "
+                        "given, not the notebook's images")
+        if count == full and rest:
+            raise Wrong(f"{about} you count {count} batches: the last, smaller batch counts too")
+        if count == full + 1 and not rest:
+            raise Wrong(f"{about} you count {count} batches: {batch_size} divides {images:,} exactly, so there is "
+                        "no extra batch")
+        if last == 0:
+            raise Wrong(f"a last batch of 0 images does not exist: when {batch_size} divides {images:,}, the last "
+                        "batch is full")
+        if last == batch_size and rest:
+            raise Wrong(f"{about} the last batch is not full: it holds only the images left over")
+        raise Wrong(f"{about} the answer is not ({count}, {last})")
     return "the last batch holds what is left over, and it still counts as a batch."
 
 
-q1 = Exercise("q1", _my_split, "random_split(range(60_000), [50_000, 10_000], generator=torch.Generator().manual_seed(7)) "
-              "gives two parts; the second part's .indices pick the validation labels: labels[val_part.indices].")
-q2 = Exercise("q2", _counts, "torch.bincount(labels, minlength=10) counts how many times each digit 0-9 appears.")
-q3 = Exercise("q3", _batches, "divmod(images, batch_size) gives the number of full batches and what is left over; "
-              "a leftover makes one more, smaller batch.")
+q1 = Exercise("q1", _my_split, "random_split takes the seed through its generator= argument, as in the split above; "
+              "the validation part is the second of the two parts, and its .indices say which of the 60,000 labels "
+              "belong to it.", "my_val_labels")
+q2 = Exercise("q2", _counts, "notebook 1 counted each digit of a set of labels with one function: the same works on "
+              "your validation labels (mind digits that might not appear: minlength).", "my_val_counts")
+q3 = Exercise("q3", _batches, "think in full batches and what is left over: integer division (//) and remainder "
+              "(%), or divmod for both. Leftover images make one more, smaller batch; none left over means the "
+              "last batch is full.", "batches_per_epoch")

@@ -2,58 +2,76 @@
 
 from __future__ import annotations
 
-import torch
-import torch.nn as nn
+import operator
 
-from . import Exercise, Wrong, call
+import torch
+
+from . import Exercise, Wrong, call, explain, number, whole_number
 
 
 def _count_parameters(answer) -> str:
-    for inputs, outputs in [(784, 10), (3, 2), (100, 3), (1, 7)]:
-        got = call(answer, inputs, outputs, given=f"inputs={inputs}, outputs={outputs}")
-        truth = sum(p.numel() for p in nn.Linear(inputs, outputs).parameters())
-        if got == inputs * outputs:
-            raise Wrong(f"for nn.Linear({inputs}, {outputs}) you count only the weights: there is also one bias per output")
-        if got == inputs + outputs:
-            raise Wrong(f"for nn.Linear({inputs}, {outputs}) you added the sizes: every output has one weight per input")
-        if got != truth:
-            raise Wrong(f"nn.Linear({inputs}, {outputs}) does not have {got} parameters")
+    for inputs, outputs in [(784, 10), (3, 2), (100, 3), (1, 7), (10, 1)]:
+        about = f"for nn.Linear({inputs}, {outputs})"
+        got = whole_number(call(answer, inputs, outputs, given=f"inputs={inputs}, outputs={outputs}"),
+                           f"{about}, the count")
+        if got == inputs * outputs + outputs:
+            continue
+        raise explain(got, [
+            (inputs * outputs, f"{about} you count only the weights: there is also one bias per output"),
+            (inputs + outputs, f"{about} you added the sizes: every output has one weight per input"),
+            (inputs * outputs + inputs, f"{about} you count one bias per input: there is one bias per output"),
+            (inputs * outputs + 1, f"{about} you count one bias in all: each output has a bias of its own"),
+            (784 * 10 + 10, "your function gives 7,850 whatever the sizes: compute the count from inputs and outputs"),
+        ], f"nn.Linear({inputs}, {outputs}) does not have {got:,} parameters", same=operator.eq)
     return "weights (inputs x outputs) plus one bias per output."
 
 
 def _flatten(answer) -> str:
+    generator = torch.Generator().manual_seed(0)
     for batch in (128, 5, 1):
-        images = torch.rand(batch, 1, 28, 28)
+        images = torch.rand(batch, 1, 28, 28, generator=generator)
         got = call(answer, images, given=f"a batch of shape {list(images.shape)}")
         if not isinstance(got, torch.Tensor):
             raise Wrong(f"return a tensor, got a {type(got).__name__}")
         if got.shape == (batch * 28, 28):
-            raise Wrong(f"shape {list(got.shape)}: each row holds one row of pixels; each row should hold a whole image, 784 numbers")
+            raise Wrong(f"shape {list(got.shape)}: each row holds one row of pixels; each row should hold a whole "
+                        "image, 784 numbers")
         if got.shape == (784, batch) and batch > 1:
             raise Wrong(f"shape {list(got.shape)}: images are in columns; put one image per row, [{batch}, 784]")
+        if got.shape == (batch * 784,):
+            raise Wrong(f"shape {list(got.shape)}: the whole batch became one long row; keep one row per image, "
+                        f"[{batch}, 784]")
         if got.shape != (batch, 784):
             raise Wrong(f"a batch of {batch} images should become [{batch}, 784], got {list(got.shape)}")
+        if got.dtype != images.dtype:
+            raise Wrong(f"the images are {images.dtype} and you return {got.dtype}: keep their type, the model "
+                        "expects float32")
         if not torch.equal(got, images.reshape(batch, 784)):
-            raise Wrong("the shape is right but the pixels are in another order: flatten each image row by row, as reshape does")
+            raise Wrong("the shape is right but the pixels are in another order: flatten each image row by row, "
+                        "as reshape does")
     return "reshape(-1, 784) works for any batch size, the short last batch included."
 
 
 def _colour_parameters(answer) -> str:
     truth = 3 * 32 * 32 * 10 + 10
-    if not isinstance(answer, (int, float)) and not (isinstance(answer, torch.Tensor) and answer.numel() == 1):
-        raise Wrong(f"give one number, got a {type(answer).__name__}")
-    answer = int(answer)
-    if answer == 32 * 32 * 10 + 10:
-        raise Wrong("you counted one channel: a colour image has 3 values per pixel (red, green, blue)")
-    if answer == 3 * 32 * 32 * 10:
-        raise Wrong("you counted the weights only: add one bias per digit")
-    if answer != truth:
-        raise Wrong(f"{answer:,} is not the number of parameters of that model")
-    return f"{truth:,} parameters: 3 x 32 x 32 = 3,072 inputs, times 10 outputs, plus 10 biases."
+    got = number(answer, "colour_parameters")
+    if got == truth:
+        return f"{truth:,} parameters: 3 x 32 x 32 = 3,072 inputs, times 10 outputs, plus 10 biases."
+    raise explain(got, [
+        (32 * 32 * 10 + 10, "you counted one channel: a colour image has 3 values per pixel (red, green, blue)"),
+        (3 * 32 * 32 * 10, "you counted the weights only: add one bias per class"),
+        (3 * 32 * 32, "3,072 is the number of inputs, the values of one image: each of the 10 outputs has a weight "
+                      "for every one of them"),
+        (3 * 32 * 32 + 10, "you added inputs and outputs: each of the 10 outputs has a weight for every input"),
+        (784 * 10 + 10, "7,850 is the MNIST model's count (28x28 gray images): count for 32x32 colour images"),
+    ], f"{got:,} is not the number of parameters of that model", same=operator.eq)
 
 
-q1 = Exercise("q1", _count_parameters, "nn.Linear(inputs, outputs) holds a weight for every (output, input) pair and one "
-              "bias per output.")
-q2 = Exercise("q2", _flatten, "images.reshape(-1, 784): -1 lets PyTorch work out the batch size.")
-q3 = Exercise("q3", _colour_parameters, "a 32x32 colour image has 3 x 32 x 32 numbers: that many inputs for each of the "
-              "10 outputs, plus the biases.")
+q1 = Exercise("q1", _count_parameters, "nn.Linear(inputs, outputs) holds one weight for every (output, input) pair, "
+              "and one bias for each output. Check yours with 784 and 10: 7,850.", "count_parameters")
+q2 = Exercise("q2", _flatten, "reshape changes the shape and keeps the pixels in order; keep the first dimension "
+              "(the batch) and put everything else in one row. A -1 in a shape lets PyTorch work out that size.",
+              "flatten")
+q3 = Exercise("q3", _colour_parameters, "count the inputs first: a 32x32 colour image has three numbers per pixel. "
+              "Then the same rule as nn.Linear(784, 10): weights for every (output, input) pair, plus the biases.",
+              "colour_parameters")

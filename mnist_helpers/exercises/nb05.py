@@ -1,4 +1,9 @@
-"""Exercises of notebook 5: one training step, one epoch, and an exact accuracy, each written by hand."""
+"""Exercises of notebook 5: one training step, one epoch, and an exact accuracy, each written by hand.
+
+Each check gives the answer a small seeded model, an optimizer and random images of its own, then
+compares the weights the answer leaves with those of the task done step by step (``_step``), and
+with those of typical mistakes, each with its own message.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,37 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from . import Exercise, Wrong, call
+from ..data import FastLoader
+from ..model import MnistModel
+from . import Exercise, Wrong, call, close, explain, number
+
+LR = 0.37  # a learning rate the notebook does not use: the step must be that of the optimizer the answer is given
 
 
-def _setup(seed: int = 0, images: int = 200):
-    """A small model, optimizer and labelled images of its own, all seeded."""
-    from ..data import FastLoader
-    from ..model import MnistModel
-
-    generator = torch.Generator().manual_seed(seed)
+def _setup(seed: int, n_images: int):
+    """A model and labelled random images, all seeded (a check runs with a random state of its own)."""
     torch.manual_seed(seed)
     model = MnistModel()
-    x = torch.rand(images, 1, 28, 28, generator=generator)
-    y = torch.randint(0, 10, (images,), generator=generator)
-    return model, torch.optim.SGD(model.parameters(), lr=0.5), FastLoader(x, y, batch_size=64)
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand(n_images, 1, 28, 28, generator=generator)
+    labels = torch.randint(0, 10, (n_images,), generator=generator)
+    return model, images, labels
+
+
+def _batches(images, labels, size: int = 64) -> list:
+    return [(images[i:i + size], labels[i:i + size]) for i in range(0, len(labels), size)]
 
 
 def _weights(model) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
 
-def _reference_step(model, images, labels, optimizer) -> float:
+def _same_weights(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.allclose(x, y, rtol=0, atol=1e-5) for x, y in zip(a, b, strict=True))
+
+
+# A step written as the task says, and two typical mistakes.
+def _step(model, images, labels, optimizer) -> float:
     loss = F.cross_entropy(model(images), labels)
     loss.backward()
     optimizer.step()
@@ -35,73 +50,175 @@ def _reference_step(model, images, labels, optimizer) -> float:
     return loss.item()
 
 
+def _step_without_zero_grad(model, images, labels, optimizer) -> float:
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _step_before_backward(model, images, labels, optimizer) -> float:
+    loss = F.cross_entropy(model(images), labels)
+    optimizer.step()  # moves by the gradients left by the previous call
+    optimizer.zero_grad()
+    loss.backward()
+    return loss.item()
+
+
+def _run(step, model, batches) -> tuple[list[torch.Tensor], list[float]]:
+    """The weights after ``step`` on each batch in turn, from a copy of ``model``, and the losses it returned."""
+    model = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    losses = [step(model, images, labels, optimizer) for images, labels in batches]
+    return _weights(model), losses
+
+
+def _a_number(result, what: str) -> float:
+    if isinstance(result, torch.Tensor) and result.requires_grad:
+        raise Wrong(f"return {what} as a plain number (.item() gives it), not the tensor: it keeps the whole "
+                    "computation graph alive")
+    return number(result, what)
+
+
 def _train_step(answer) -> str:
-    model, optimizer, loader = _setup()
-    twin = copy.deepcopy(model)
-    twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.5)
-    images, labels = loader.images[:64], loader.labels[:64]
-    before = _weights(model)
-    got = call(answer, model, images, labels, optimizer, given="a model, a batch of 64 images, their labels and an SGD optimizer")
-    expected_loss = _reference_step(twin, images, labels, twin_optimizer)
-    if all(torch.equal(a, b) for a, b in zip(before, _weights(model))):
-        raise Wrong("the weights did not move: call optimizer.step() after loss.backward() (and zero_grad() after step())")
-    if any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters()):
-        raise Wrong("the gradients are still there after your step: call optimizer.zero_grad(), or the next batch's "
-                    "gradients will add up with these")
-    if not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(_weights(model), _weights(twin))):
-        raise Wrong("the weights moved, but not as one SGD step on this batch's cross-entropy would move them")
-    if isinstance(got, torch.Tensor):
-        raise Wrong("return the loss as a plain number with loss.item(), not the tensor (it holds the whole graph)")
-    if not isinstance(got, float) or abs(got - expected_loss) > 1e-5:
-        raise Wrong("return the loss of the batch before the step, as a number (loss.item())")
+    model, images, labels = _setup(0, 128)
+    start, batches = copy.deepcopy(model), _batches(images, labels)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    results = [call(answer, model, x, y, optimizer, given=f"a model, a batch of 64 images, their labels and an SGD "
+                                                          f"optimizer (step {i} of 2)")
+               for i, (x, y) in enumerate(batches, 1)]
+    weights, losses = _run(_step, start, batches)
+    if not _same_weights(_weights(model), weights):
+        raise explain(_weights(model), [
+            (_weights(start), "the weights did not move: take the optimizer's step after backward() has computed the "
+                              "gradients, and before zero_grad() clears them"),
+            (_run(_step_without_zero_grad, start, batches)[0], "the second step followed the sum of both batches' "
+             "gradients: clear the gradients in every step (zero_grad), before backward() or after step()"),
+            (_run(_step_before_backward, start, batches)[0], "each step used the gradients of the previous batch: call "
+                                                             "backward() before step()"),
+        ], "the weights moved, but not as one step of the optimizer you are given, on each batch's cross-entropy, "
+           "would move them", same=_same_weights)
+    for result, before, after in zip(results, losses, _losses_after_steps(start, batches), strict=True):
+        got = _a_number(result, "the loss")
+        if not close(got, before, 1e-5):
+            raise explain(got, [(after, "you returned the loss after the step: return the loss the step was taken on, "
+                                        "computed before it")],
+                          "return the loss of the batch before the step, the one you called backward() on")
     return "forward, loss, backward, step, zero_grad: one step of SGD."
 
 
+def _losses_after_steps(model, batches) -> list[float]:
+    """The loss of each batch just after the step taken on it."""
+    model = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    after = []
+    for images, labels in batches:
+        _step(model, images, labels, optimizer)
+        with torch.no_grad():
+            after.append(F.cross_entropy(model(images), labels).item())
+    return after
+
+
+def _unchanged(loader: FastLoader, images: torch.Tensor, labels: torch.Tensor, name: str) -> None:
+    if not (torch.equal(loader.images, images) and torch.equal(loader.labels, labels)):
+        raise Wrong(f"{name} changed the images or labels of the loader it was given (in place): leave the data as "
+                    "it is, and compute new tensors instead")
+
+
 def _train_epoch(answer) -> str:
-    model, optimizer, loader = _setup(seed=1)
-    twin = copy.deepcopy(model)
-    twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.5)
-    got = call(answer, model, loader, optimizer, given="a model, a loader of 200 images in 4 batches, and an SGD optimizer")
-    losses = [_reference_step(twin, x, y, twin_optimizer) for x, y in copy.deepcopy(loader)]
-    if not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(_weights(model), _weights(twin))):
-        first_only, first_optimizer = _setup(seed=1)[:2]
-        _reference_step(first_only, loader.images[:64], loader.labels[:64], first_optimizer)
-        if all(torch.allclose(a, b, atol=1e-6) for a, b in zip(_weights(model), _weights(first_only))):
-            raise Wrong("your loop stopped after the first batch: an epoch takes a step on every batch of the loader")
-        if any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters()):
-            raise Wrong("gradients are left over between batches: call optimizer.zero_grad() after each step, or "
-                        "each step follows the sum of all gradients so far")
-        raise Wrong("after your epoch the weights are not those of one SGD step per batch, in the loader's order")
-    if isinstance(got, torch.Tensor):
-        got = got.item()
-    if abs(got - losses[-1]) < 1e-6 and abs(losses[-1] - sum(losses) / len(losses)) > 1e-6:
-        raise Wrong("you returned the loss of the last batch: return the mean of the losses of all batches")
-    if abs(got - sum(losses) / len(losses)) > 1e-5:
-        raise Wrong("return the mean of the batches' losses (the loss of each batch before its step)")
-    return "one step per batch, every batch once: that is an epoch, and fit repeats it."
+    model, images, labels = _setup(1, 200)
+    start, batches = copy.deepcopy(model), _batches(images, labels)  # 64, 64, 64 and 8 images
+    loader = FastLoader(images.clone(), labels.clone(), batch_size=64)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    result = call(answer, model, loader, optimizer, given="a model, a loader of 200 images in batches of 64, 64, 64 "
+                                                          "and 8, and an SGD optimizer")
+    _unchanged(loader, images, labels, "train_epoch")
+    weights, losses = _run(_step, start, batches)
+    if not _same_weights(_weights(model), weights):
+        raise explain(_weights(model), [
+            (_weights(start), "the weights did not move: take one step on every batch of the loader"),
+            (_run(_step, start, batches[:1])[0], "your loop stopped after the first batch: an epoch takes a step on "
+                                                 "every batch of the loader"),
+            (_run(_step, start, batches[-1:])[0], "only the last batch moved the weights: take the step inside the "
+                                                  "loop, once per batch"),
+            (_run(_step_without_zero_grad, start, batches)[0], "gradients are left over between batches: clear them "
+             "in every step (zero_grad), or each step follows the sum of all the gradients so far"),
+            (_run(_step, start, batches * 2)[0], "you went over the loader twice: an epoch is one pass over it"),
+        ], "after your epoch the weights are not those of one step per batch, in the loader's order",
+            same=_same_weights)
+    if isinstance(result, (list, tuple)):
+        raise Wrong(f"you returned a {type(result).__name__}: return one number, the mean of the batches' losses")
+    got = _a_number(result, "the mean loss")
+    mean = sum(losses) / len(losses)
+    if close(got, mean, 1e-5):
+        return "one step per batch, every batch once: that is an epoch, and fit repeats it."
+    sizes = [len(y) for _, y in batches]
+    raise explain(got, [
+        (losses[-1], "you returned the loss of the last batch: return the mean of the losses of all batches"),
+        (losses[0], "you returned the loss of the first batch: return the mean of the losses of all batches"),
+        (sum(losses), "you returned the sum of the batches' losses: divide it by the number of batches"),
+        (sum(losses) / len(labels), "you divided by the number of images: the mean of the batches' losses divides "
+                                    "by the number of batches"),
+        (sum(loss * n for loss, n in zip(losses, sizes, strict=True)) / len(labels), "you weighted each batch's "
+         "loss by its number of images: the task asks for the plain mean of the batches' losses, each batch "
+         "counting once"),
+    ], "return the mean of the batches' losses (each batch's loss before its step)")
+
+
+class _Watched(MnistModel):
+    """An MnistModel that notes whether PyTorch tracked gradients while it ran."""
+
+    def __init__(self):
+        super().__init__()
+        self.tracked = False
+
+    def forward(self, xb: torch.Tensor) -> torch.Tensor:
+        self.tracked = self.tracked or torch.is_grad_enabled()
+        return super().forward(xb)
 
 
 def _accuracy(answer) -> str:
-    model, _, loader = _setup(seed=2, images=150)  # batches of 64, 64 and 22: the last one is short
-    outputs = model(loader.images)
-    truth = (outputs.argmax(dim=1) == loader.labels).float().mean().item()
-    got = call(answer, model, loader, given="a model and a loader of 150 images in batches of 64, 64 and 22")
-    if isinstance(got, torch.Tensor):
-        got = got.item()
-    if got > 1:
-        raise Wrong(f"{got} is more than 1: divide the number of right answers by the number of images")
-    batch_means = [(model(x).argmax(dim=1) == y).float().mean().item() for x, y in loader]
-    if abs(got - sum(batch_means) / len(batch_means)) < 1e-6 and abs(got - truth) > 1e-6:
-        raise Wrong("you averaged the batches' accuracies: the short last batch then counts as much as a full one; "
-                    "count the right answers and the images over all batches, then divide")
-    if abs(got - truth) > 1e-6:
-        raise Wrong("this is not the fraction of the loader's images the model gets right")
+    torch.manual_seed(2)
+    model = _Watched()
+    images = torch.rand(150, 1, 28, 28, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        predicted = model(images).argmax(dim=1)
+    # The model is right on 32 of the first 64 images, 48 of the next 64, and all 22 of the short last batch.
+    right = torch.zeros(150, dtype=torch.bool)
+    right[0:64:2] = right[64:112] = right[128:] = True
+    labels = torch.where(right, predicted, (predicted + 1) % 10)
+    truth = 102 / 150
+    loader = FastLoader(images.clone(), labels.clone(), batch_size=64)
+    model.tracked, before = False, _weights(model)
+    result = call(answer, model, loader, given="a model and a loader of 150 images in batches of 64, 64 and 22")
+    _unchanged(loader, images, labels, "accuracy_of")
+    if not _same_weights(_weights(model), before):
+        raise Wrong("accuracy_of changed the model's weights: it should only measure")
+    got = _a_number(result, "the accuracy")
+    if not close(got, truth, 1e-6):
+        raise explain(got, [
+            (100 * truth, f"{got:g} is a percentage: return a fraction between 0 and 1"),
+            (102, f"{got:g} is the number of right answers: divide it by the number of images"),
+            ((32 / 64 + 48 / 64 + 22 / 22) / 3, "you averaged the batches' accuracies: the short last batch then "
+             "counts as much as a full one; count the right answers and the images over all batches, then divide"),
+            (102 / 192, "you divided by the number of batches times the batch size: the last batch holds only 22 "
+                        "images"),
+            (80 / 128, "you left out the last, short batch: its images count too"),
+            (32 / 64, "that is the accuracy of the first batch only: go over every batch of the loader"),
+            (1 - truth, "that is the fraction of mistakes: return the fraction the model gets right"),
+        ], "this is not the fraction of the loader's images the model gets right")
+    if model.tracked:
+        raise Wrong("the number is right, but PyTorch tracked gradients while your model ran: measure inside "
+                    "torch.no_grad(), which is faster and keeps no graph")
     return "exact over every image, however the batches fall."
 
 
-q1 = Exercise("q1", _train_step, "loss = F.cross_entropy(model(images), labels), then loss.backward(), optimizer.step(), "
-              "optimizer.zero_grad(), and return loss.item().")
-q2 = Exercise("q2", _train_epoch, "for images, labels in loader: the four lines of one step; keep each loss.item() in a list "
-              "and return sum(losses) / len(losses).")
-q3 = Exercise("q3", _accuracy, "with torch.no_grad(): for each batch add (model(images).argmax(dim=1) == labels).sum().item() "
-              "to a count of right answers and len(labels) to a count of images.")
+q1 = Exercise("q1", _train_step, "the section 'One training step, by hand' above does it line by line: your function "
+              "does the same on the batch and the optimizer it is given. Which call computes the gradients, which one "
+              "moves the weights, which one clears them? A one-element tensor becomes a number with .item().",
+              "train_step")
+q2 = Exercise("q2", _train_epoch, "the section 'One epoch, written out' loops over a loader; you have a function for "
+              "the body of that loop. Keep each batch's loss in a list, then average the list.", "train_epoch")
+q3 = Exercise("q3", _accuracy, "keep two running totals over the batches, right answers and images, and divide only "
+              "at the end: a short last batch then counts for exactly the images it holds. evaluate (its source is "
+              "printed above) shows how to measure without tracking gradients.", "accuracy_of")

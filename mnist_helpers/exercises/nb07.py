@@ -3,49 +3,74 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
-from . import Exercise, NotAnswered, Wrong, call, is_stub
+from ..model import MnistModel
+from . import Exercise, Wrong, call, close, number, what_went_wrong, yes_or_no
 
 
-def _model(seed: int):
-    from ..model import MnistModel
-
-    torch.manual_seed(seed)
+def _model(seed: int) -> MnistModel:
+    torch.manual_seed(seed)  # a check runs with a random state of its own
     return MnistModel()
 
 
-def _save_with_metadata(answer) -> str:
-    model = _model(0)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "checkpoint.pt"
-        if is_stub(answer):
-            raise NotAnswered
-        try:
-            answer(model, path, 3, 0.3)
-        except Exception as err:
-            raise Wrong(f"save_with_metadata raised {type(err).__name__} ({err}) when given a model, a path, epochs=3 "
-                        "and lr=0.3") from None
-        if not path.is_file():
-            raise Wrong("no file was written at the path you were given")
-        try:
-            saved = torch.load(path, weights_only=True)
-        except Exception:
-            raise Wrong("torch.load(path, weights_only=True) refuses your file: save model.state_dict() in a dict of "
-                        "plain values, not the model object itself") from None
-    if not isinstance(saved, dict) or "state_dict" not in saved:
+def _state(model) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+def _same_state(a: Mapping, b: Mapping) -> bool:
+    return set(a) == set(b) and all(isinstance(a[k], torch.Tensor) and a[k].shape == b[k].shape
+                                    and torch.equal(a[k], b[k]) for k in a)
+
+
+def _judge_checkpoint(saved, weights: dict, epochs: int, lr: float) -> None:
+    if isinstance(saved, Mapping) and _same_state(saved, weights):
+        raise Wrong("you saved the state dict alone: save a dictionary that holds it under 'state_dict', with "
+                    "'epochs' and 'lr' next to it")
+    if not isinstance(saved, Mapping) or "state_dict" not in saved:
         raise Wrong("save a dictionary with the key 'state_dict' (and the metadata next to it)")
-    if saved.get("epochs") != 3 or saved.get("lr") != 0.3:
+    if "epochs" not in saved or "lr" not in saved:
         raise Wrong("the dictionary should also hold 'epochs' and 'lr' with the values you were given")
+    saved_epochs, saved_lr = number(saved["epochs"], "the saved 'epochs'"), number(saved["lr"], "the saved 'lr'")
+    if close(saved_epochs, lr, 1e-6) and close(saved_lr, epochs, 1e-6):
+        raise Wrong("'epochs' and 'lr' are swapped: each key should hold its own setting")
+    if saved_epochs != epochs or not close(saved_lr, lr, 1e-6):
+        raise Wrong(f"'epochs' and 'lr' should be the values your function was given ({epochs} and {lr}); the file "
+                    f"holds {saved_epochs:g} and {saved_lr:g}")
     state = saved["state_dict"]
-    if set(state) != set(model.state_dict()) or not all(torch.equal(state[k], v) for k, v in model.state_dict().items()):
-        raise Wrong("'state_dict' should be model.state_dict(): the names and tensors of the model's parameters")
+    if not isinstance(state, Mapping) or set(state) != set(weights):
+        raise Wrong("'state_dict' should be the model's state dict: the name and tensor of each of its parameters")
+    if not _same_state(state, weights):
+        raise Wrong("'state_dict' holds other weights than those of the model your function was given")
+
+
+def _save_with_metadata(answer) -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        cases = [(0, Path(folder) / "checkpoint.pt", 3, 0.3), (1, str(Path(folder) / "other.pt"), 7, 0.05)]
+        for seed, path, epochs, lr in cases:
+            model = _model(seed)
+            weights = _state(model)
+            call(answer, model, path, epochs, lr, given=f"a model, a path, epochs={epochs} and lr={lr}", returns=False)
+            if not _same_state(model.state_dict(), weights):
+                raise Wrong("save_with_metadata changed the model's weights: saving should leave the model as it is")
+            if not Path(path).is_file():
+                raise Wrong("no file was written at the path you were given")
+            try:
+                saved = torch.load(path, weights_only=True)
+            except Exception:
+                raise Wrong("torch.load(path, weights_only=True) refuses your file: it holds a Python object, not "
+                            "only tensors, numbers and dictionaries (save the model's state dict, not the model "
+                            "itself)") from None
+            _judge_checkpoint(saved, weights, epochs, lr)
     return "weights and how they were trained, in one file that weights_only=True accepts."
 
 
 class _Payload:
+    """Pickled, it asks to call ``_run`` when loaded: what a malicious checkpoint does."""
+
     ran = False
 
     def __reduce__(self):
@@ -56,57 +81,79 @@ class _Payload:
         _Payload.ran = True
 
 
-def _load_or_refuse(answer) -> str:
-    from ..model import MnistModel
+def _refuses(answer, path: Path, what: str) -> None:
+    """Wrong unless ``answer(path)`` raises ValueError with a message, without running the file's code."""
+    ran_message = "the trap file's code ran while loading: load with weights_only=True"
+    _Payload.ran = False
+    try:
+        answer(path)
+    except KeyboardInterrupt:
+        raise  # the stop button, or the learner's own: Exercise.verdict tells which
+    except ValueError as err:
+        if _Payload.ran:
+            raise Wrong(ran_message) from None
+        if not str(err).strip():
+            raise Wrong(f"for {what} you raised ValueError without a message: say what is wrong with the "
+                        "file") from None
+        return
+    except BaseException as err:
+        if _Payload.ran:
+            raise Wrong(ran_message) from None
+        raise Wrong(f"for {what} your function {what_went_wrong(err)}: catch it and raise ValueError with a message "
+                    "that says the file is not a checkpoint") from None
+    raise Wrong(ran_message if _Payload.ran else f"for {what} your function returned instead of refusing it: raise "
+                                                  "ValueError")
 
+
+def _load_or_refuse(answer) -> str:
     with tempfile.TemporaryDirectory() as folder:
-        good, text, trap = Path(folder) / "good.pt", Path(folder) / "notes.txt", Path(folder) / "trap.pt"
-        torch.save(MnistModel().state_dict(), good)
+        good, text, trap, damaged = (Path(folder) / name for name in ("good.pt", "notes.txt", "trap.pt", "damaged.pt"))
+        weights = _state(_model(0))
+        torch.save(weights, good)
+        got = call(answer, good, given="a checkpoint saved with torch.save(model.state_dict(), path)")
+        if not isinstance(got, Mapping) or not _same_state(got, weights):
+            raise Wrong("for a good checkpoint, return what torch.load reads from it: the state dict")
         text.write_text("this is not a checkpoint\n")
         torch.save({"linear.weight": _Payload()}, trap)
-        got = call(answer, good, given="a file saved with torch.save(model.state_dict(), path)")
-        if not isinstance(got, dict) or "linear.weight" not in got:
-            raise Wrong("for a good checkpoint, return what torch.load gives: the state dict")
-        for bad, what in ((text, "a text file"), (trap, "a file whose pickle would run code")):
-            _Payload.ran = False
-            try:
-                answer(bad)
-            except ValueError as err:
-                if not str(err):
-                    raise Wrong(f"for {what} you raised ValueError without a message: say what is wrong with the file") from None
-            except Exception as err:
-                raise Wrong(f"for {what} your function let {type(err).__name__} through: catch it and raise ValueError "
-                            "with a message that says the file is not a checkpoint") from None
-            else:
-                if _Payload.ran:
-                    raise Wrong("the trap file's code ran while loading: load with weights_only=True") from None
-                raise Wrong(f"for {what} your function returned instead of refusing it: raise ValueError")
-            if _Payload.ran:
-                raise Wrong("the trap file's code ran while loading: load with weights_only=True")
+        damaged.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+        for path, what in ((text, "a text file"), (trap, "a file whose pickle would run code"),
+                           (damaged, "a checkpoint cut in half")):
+            _refuses(answer, path, what)
     return "a learner's checkpoint loads, anything else is refused with a clear message, and nothing runs."
 
 
 def _same_weights(answer) -> str:
-    a, b = _model(0), _model(0)
-    if call(answer, a, b, given="two models with the same weights") is not True:
+    def ask(a, b, given: str) -> bool:
+        before = _state(a), _state(b)
+        result = call(answer, a, b, given=given)
+        if not (_same_state(a.state_dict(), before[0]) and _same_state(b.state_dict(), before[1])):
+            raise Wrong("same_weights changed a model's weights: comparing should leave both models as they are")
+        return yes_or_no(result, "the answer")
+
+    if not ask(_model(0), _model(0), "two models with the same weights"):
         raise Wrong("two models with exactly the same weights should give True")
+    a, b = _model(0), _model(0)
     with torch.no_grad():
         b.linear.bias[0] += 1.0
-    if call(answer, a, b, given="two models whose biases differ") is not False:
+    if ask(a, b, "two models whose biases differ"):
         raise Wrong("the models differ in one bias and you said they are the same: compare every parameter, biases too")
-    b = _model(0)
+    a, b = _model(0), _model(0)
     with torch.no_grad():
         a.linear.weight[0, 0] = 1.0
         b.linear.weight[0, 0] = 1.0 + 1e-6
-    if call(answer, a, b, given="two models whose weights differ by one millionth") is not False:
-        raise Wrong("one weight differs by one millionth and you said they are the same: 'close' is not 'exactly'; "
-                    "use torch.equal")
-    if call(answer, a, _model(1), given="two models with different weights") is not False:
+    if ask(a, b, "two models whose weights differ by one millionth"):
+        raise Wrong("one weight differs by one millionth and you said they are the same: 'close' is not 'exactly'")
+    if ask(_model(0), _model(1), "two models with different weights"):
         raise Wrong("two models with different random weights should give False")
     return "torch.equal on every tensor of the state dict: the same model, to the last bit."
 
 
-q1 = Exercise("q1", _save_with_metadata, "torch.save({'state_dict': model.state_dict(), 'epochs': epochs, 'lr': lr}, path)")
-q2 = Exercise("q2", _load_or_refuse, "try: return torch.load(path, weights_only=True) except Exception as err: raise "
-              "ValueError(f'{path} is not a checkpoint: {err}')")
-q3 = Exercise("q3", _same_weights, "compare a.state_dict() and b.state_dict(): the same names, and torch.equal for each tensor.")
+q1 = Exercise("q1", _save_with_metadata, "torch.save stores any dictionary of tensors and plain values, not only a "
+              "state dict: build one with the three keys the task names, and save it at path. weights_only=True "
+              "reads such a dictionary back.", "save_with_metadata")
+q2 = Exercise("q2", _load_or_refuse, "try/except turns any error into yours: load in the try, and in the except raise "
+              "a ValueError with a message of your own. Loading with weights_only=True is what stops a file from "
+              "running code.", "load_or_refuse")
+q3 = Exercise("q3", _same_weights, "a state dict maps each parameter's name to its tensor: compare the names, then "
+              "each pair of tensors with an exact comparison (this notebook used one), not an approximate one.",
+              "same_weights")

@@ -2,69 +2,145 @@
 
 from __future__ import annotations
 
+import copy
+import operator
+
 import torch
 import torch.nn as nn
 
-from . import Exercise, Wrong, call
+from . import Exercise, Wrong, call, close, explain, what_went_wrong, whole_number
 
 
 def _mlp_parameters(answer) -> str:
-    for inputs, hidden, outputs in [(784, 256, 10), (3, 4, 2), (10, 1, 5)]:
-        got = call(answer, inputs, hidden, outputs, given=f"inputs={inputs}, hidden={hidden}, outputs={outputs}")
+    for inputs, hidden, outputs in [(784, 256, 10), (3, 4, 2), (10, 1, 5), (2, 7, 3)]:
+        size = f"{inputs}-{hidden}-{outputs}"
+        got = whole_number(call(answer, inputs, hidden, outputs, given=f"inputs={inputs}, hidden={hidden}, "
+                                                                       f"outputs={outputs}"), f"for {size}, the count")
         truth = inputs * hidden + hidden + hidden * outputs + outputs
-        if got == inputs * hidden + hidden * outputs:
-            raise Wrong(f"for {inputs}-{hidden}-{outputs} you counted the weights only: each layer also has one bias per unit")
-        if got == inputs * hidden + hidden:
-            raise Wrong(f"for {inputs}-{hidden}-{outputs} you counted only the hidden layer: add the output layer, "
-                        "hidden x outputs weights and its biases")
-        if got != truth:
-            raise Wrong(f"a {inputs}-{hidden}-{outputs} network does not have {got} parameters")
+        if got == truth:
+            continue
+        raise explain(got, [
+            (inputs * hidden + hidden * outputs, f"for {size} you counted the weights only: each layer also has one "
+                                                 "bias per unit"),
+            (inputs * hidden + hidden, f"for {size} you counted only the hidden layer: add the output layer, its "
+                                       "weights and its biases"),
+            (inputs * hidden + hidden + hidden * outputs, f"for {size} you left out the output layer's biases"),
+            (inputs * hidden + hidden * outputs + outputs, f"for {size} you left out the hidden layer's biases"),
+            (inputs * outputs + outputs, f"for {size} you counted a model without the hidden layer: the inputs go to "
+                                         "the hidden units, and the hidden units to the outputs"),
+            (inputs + hidden + outputs, f"for {size} you added the sizes: every unit has one weight per unit of the "
+                                        "layer before it"),
+            (203_530, "your function gives 203,530 whatever the sizes: compute the count from inputs, hidden and "
+                      "outputs"),
+        ], f"a {size} network does not have {got:,} parameters", same=operator.eq)
     return "two layers, each with its weights and its biases: 203,530 for 784-256-10."
 
 
 def _relu(answer) -> str:
-    x = torch.tensor([[-2.0, -0.5, 0.0, 0.5, 3.0]])
-    got = call(answer, x.clone(), given="the tensor [[-2, -0.5, 0, 0.5, 3]]")
-    if not isinstance(got, torch.Tensor) or got.shape != x.shape:
-        raise Wrong("relu should return a tensor of the same shape as its input")
-    if got.dtype == torch.bool:
-        raise Wrong("these are True/False: return the values themselves where they are positive, and 0 elsewhere")
-    if torch.equal(got, x.abs()):
-        raise Wrong("negative values came out positive: relu turns them into 0, it does not flip their sign")
-    if torch.allclose(got, torch.sigmoid(x)):
-        raise Wrong("that is the sigmoid: relu is max(0, x), straight lines on either side of 0")
-    if not torch.equal(got, x.clamp(min=0)):
-        raise Wrong("relu(x) is x where x is positive and 0 elsewhere")
+    cases = [torch.tensor([[-2.0, -0.5, 0.0, 0.5, 3.0]]), torch.randn(7, generator=torch.Generator().manual_seed(8)),
+             torch.randn(2, 1, 3, 3, generator=torch.Generator().manual_seed(9)), torch.tensor(-1.5)]
+    for x in cases:
+        given = f"the tensor {x.tolist()}" if x.numel() <= 5 else f"a tensor of shape {list(x.shape)}"
+        got = call(answer, x, given=given)
+        if not isinstance(got, torch.Tensor):
+            raise Wrong(f"relu should return a tensor, got a {type(got).__name__} for {given}")
+        if got.shape != x.shape:
+            raise Wrong(f"relu should return a tensor of the same shape as its input: for {given} you return shape "
+                        f"{list(got.shape)}")
+        if got.dtype == torch.bool:
+            raise Wrong("these are True/False: return the values themselves where they are positive, and 0 elsewhere")
+        if close(got, x.clamp(min=0), 0):
+            continue
+        raise explain(got, [
+            (x.abs(), "negative values came out positive: relu turns them into 0, it does not flip their sign"),
+            (torch.sigmoid(x), "that is the sigmoid: relu is max(0, x), straight lines on either side of 0"),
+            ((x > 0).float(), "you return 1 where x is positive: keep x's own value there"),
+            (x.clamp(max=0), "you kept the negative values and zeroed the positive ones: it is the other way round"),
+            (torch.where(x > 0, x, 0.01 * x), "negative values should become exactly 0, not a small fraction of "
+                                               "themselves"),
+        ], "relu(x) is x where x is positive and 0 elsewhere", same=lambda a, b: close(a, b, 1e-6))
     return "max(0, x): the simplest non-linearity, and the one most networks use."
 
 
-def _model(answer) -> str:
-    got = call(answer, 64, given="hidden=64")
-    if not isinstance(got, nn.Module):
-        raise Wrong(f"return a model (an nn.Module, for example nn.Sequential), got a {type(got).__name__}")
-    images = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+def _parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _outputs(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The outputs of a copy of ``model`` in evaluation mode for ``images`` (sent to its device), on the CPU."""
+    model = copy.deepcopy(model).eval()
+    device = next(model.parameters(), images).device
+    with torch.no_grad():
+        return model(images.to(device)).cpu()
+
+
+def _is_piecewise_linear(model: nn.Module, images: torch.Tensor) -> bool:
+    """Whether ``model`` is made of straight pieces, as with ReLU: three close points in a line stay in a line.
+
+    In float64 a kink between the points is rare, while a smooth non-linearity (sigmoid, tanh) bends them all.
+    Each row is centred first, so that a LogSoftmax at the end (a shift per row) does not count.
+    """
     try:
-        outputs = got(images)
-    except RuntimeError as err:
-        if "shapes cannot be multiplied" in str(err):
-            raise Wrong("a batch of [5, 1, 28, 28] images does not go in: flatten each image first (nn.Flatten())") from None
-        raise Wrong(f"a batch of 5 images raised RuntimeError ({err})") from None
-    if not isinstance(outputs, torch.Tensor) or outputs.shape != (5, 10):
-        shape = list(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
-        raise Wrong(f"a batch of 5 images should give [5, 10] outputs, one score per class; got {shape}")
-    count = sum(p.numel() for p in got.parameters())
-    if count != 784 * 64 + 64 + 64 * 10 + 10:
-        raise Wrong(f"with hidden=64 the model should have 784 x 64 + 64 + 64 x 10 + 10 = 50,890 parameters, not {count:,}")
-    with torch.no_grad():  # a linear map f (plus a constant) has f(a) + f(b) = f(a + b) + f(0)
-        a, b = images[:1], images[1:2]
-        gap = (got(a) + got(b) - got(a + b) - got(torch.zeros_like(a))).abs().max().item()
-    if gap < 1e-4:
-        raise Wrong("your model is still linear: two nn.Linear layers with nothing between them make one linear map; "
-                    "put nn.ReLU() between them")
+        model = copy.deepcopy(model).double()
+        direction = torch.randn(images.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+        points = [_outputs(model, images.double() + step * direction) for step in (0, 1e-3, 2e-3)]
+    except Exception:  # a model that cannot run in float64: this is not judged
+        return True
+    a, b, c = (p - p.mean(dim=1, keepdim=True) for p in points)
+    return bool(((a - 2 * b + c).abs().amax(dim=1) < 1e-9).float().mean() > 0.5)
+
+
+def _model(answer) -> str:
+    images = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    models = {hidden: call(answer, hidden, given=f"hidden={hidden}") for hidden in (64, 37)}
+    outputs = {}
+    for hidden, model in models.items():
+        if not isinstance(model, nn.Module):
+            raise Wrong(f"return a model (an nn.Module, for example nn.Sequential), got a {type(model).__name__}")
+        try:
+            outputs[hidden] = _outputs(model, images)
+        except KeyboardInterrupt:
+            raise
+        except Exception as err:
+            if "shapes cannot be multiplied" in str(err):
+                raise Wrong("a batch of [16, 1, 28, 28] images does not go in: flatten each image first") from None
+            raise Wrong(f"a batch of 16 images {what_went_wrong(err)}") from None
+        if not isinstance(outputs[hidden], torch.Tensor) or outputs[hidden].shape != (16, 10):
+            got = outputs[hidden]
+            shape = list(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise Wrong(f"a batch of 16 images should give [16, 10] outputs, one score per class; got {shape}")
+    if _parameters(models[64]) == _parameters(models[37]):
+        raise Wrong(f"with hidden=64 and hidden=37 your model has the same {_parameters(models[64]):,} parameters: "
+                    "use the hidden size your function is given")
+    for hidden, model in models.items():
+        expected, scores = 784 * hidden + hidden + hidden * 10 + 10, outputs[hidden]
+        if _parameters(model) != expected:
+            raise Wrong(f"with hidden={hidden}, one hidden layer (784 -> {hidden} -> 10, with biases) makes "
+                        f"{expected:,} parameters, not {_parameters(model):,}")
+        if close(scores.sum(dim=1), torch.ones(16), 1e-4) and (scores >= 0).all():
+            raise Wrong("your outputs are probabilities, each row summing to 1: leave out the final Softmax; "
+                        "F.cross_entropy takes raw scores and applies softmax itself")
+        if ((scores > 0) & (scores < 1)).all():
+            raise Wrong("your scores are all squashed between 0 and 1 (a Sigmoid at the end?): the output layer "
+                        "should give raw scores")
+        if (scores >= 0).all():
+            raise Wrong("your model never gives a negative score: its output layer is followed by a ReLU; ReLU goes "
+                        "between the layers, and the output layer gives raw scores")
+        a, b = images[:1], images[1:2]  # a linear map f (plus a constant) has f(a) + f(b) = f(a + b) + f(0)
+        gap = _outputs(model, a) + _outputs(model, b) - _outputs(model, a + b) - _outputs(model, torch.zeros_like(a))
+        if gap.abs().max().item() < 1e-4:
+            raise Wrong("your model is still linear: two nn.Linear layers with nothing between them make one linear "
+                        "map; put the non-linearity between them")
+        if not _is_piecewise_linear(model, images):
+            raise Wrong("your non-linearity is smooth (a sigmoid or tanh?): the task asks for ReLU, max(0, x)")
     return "flatten, a hidden layer, ReLU, an output layer: the same shape as MnistMLP."
 
 
-q1 = Exercise("q1", _mlp_parameters, "the hidden layer has inputs x hidden weights and hidden biases; the output layer "
-              "hidden x outputs weights and outputs biases.")
-q2 = Exercise("q2", _relu, "x.clamp(min=0), or torch.where(x > 0, x, 0).")
-q3 = Exercise("q3", _model, "nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))")
+q1 = Exercise("q1", _mlp_parameters, "count layer by layer, as for nn.Linear in notebook 3: the hidden layer takes "
+              "the inputs, the output layer takes the hidden units, and each layer has one bias per unit it "
+              "produces.", "mlp_parameters")
+q2 = Exercise("q2", _relu, "where x is negative the answer is 0, elsewhere x itself: torch.where picks between two "
+              "values element by element, and clamp cuts values at a bound. Leave x itself unchanged.", "relu")
+q3 = Exercise("q3", _model, "nn.Sequential runs its layers in order: the images must be flattened first, then a "
+              "layer from 784 to hidden, the non-linearity, and a layer from hidden to 10 scores. MnistMLP in "
+              "mnist_helpers/model.py does the same in a class.", "make_model")
