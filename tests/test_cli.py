@@ -16,12 +16,63 @@ from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, build_parser, main
     (["--lr", "-0.1"], "--lr"), (["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"),
     (["--batch-size", "0"], "--batch-size"), (["--val-size", "0"], "--val-size"),
     (["--val-size", "60000"], "--val-size"),
+    (["--seed", "99999999999999999999999"], "--seed"), (["--seed", "-1"], "--seed"), (["--seed", "4.2"], "--seed"),
 ])
 def test_nonsense_values_exit_2_naming_the_option(args, option, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", *args])
     assert exit_info.value.code == 2
     assert f"argument {option}:" in capsys.readouterr().err
+
+
+def test_the_seed_range_is_what_torch_accepts(capsys):
+    import torch
+
+    assert build_parser().parse_args(["train", "--seed", str(2**64 - 1)]).seed == 2**64 - 1
+    torch.manual_seed(2**64 - 1)  # the largest seed the CLI takes is one torch takes
+    with pytest.raises(ValueError):
+        torch.manual_seed(2**64)  # and the next one is not
+    with pytest.raises(SystemExit):
+        main(["train", "--seed", str(2**64)])
+    assert "argument --seed: must be between 0 and 18446744073709551615" in capsys.readouterr().err
+
+
+def test_a_diverging_training_is_one_line_and_leaves_stdout_empty(data_root, capsys):
+    code = main(["train", "--lr", "1e38", "--epochs", "1", "--val-size", "59000", "--data-root", str(data_root),
+                 "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: training diverged in epoch 0") and "smaller learning rate" in last
+    assert "Traceback" not in err
+
+
+def test_save_into_a_place_that_cannot_hold_the_model_is_refused_before_training(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for save, message in [(tmp_path, "is a folder: give a file name"), (f"{tmp_path}/models/", "is a folder"),
+                          (notes, "exists and is not a checkpoint"), (notes / "model.pt", "no file can be made in"),
+                          ("/proc/x/model.pt", "no file can be made in")]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "--save", str(save), "--data-root", str(tmp_path / "never-read")])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and "argument --save: " in err and message in err, err
+    assert notes.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_data_root_that_is_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "data").write_text("not a folder")
+    for root in (tmp_path / "data", tmp_path / "data" / "mnist"):
+        with pytest.raises(SystemExit):
+            main(["train", "--data-root", str(root)])
+        assert f"argument --data-root: {root} is not a folder" in capsys.readouterr().err
+
+
+def test_a_batch_larger_than_the_training_set_is_refused(capsys):
+    assert main(["train", "--val-size", "59000", "--batch-size", "1001"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("error: --batch-size 1001 is more than the 1000 training images (60000 minus --val-size 59000): "
+                   "choose at most that\n")
 
 
 def test_help_shows_every_default(capsys):

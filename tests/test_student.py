@@ -4,15 +4,38 @@ That the student edition runs headless, every check saying "Not answered yet", i
 test_notebooks.py (it runs the student edition with overridden parameters).
 """
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from mnist_helpers.course.folders import MANIFEST, STAGING, STAGING_MARK, OutputFolderError
 from mnist_helpers.course.student import StudentEditionError, build, stub
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def solution_cell(source: str = "answer = 6 * 7  # SOLUTION: multiply six by seven"):
+    return nbformat.v4.new_code_cell(source, metadata={"tags": ["solution"]})
+
+
+def teacher(tmp_path: Path, *cells, name: str = "01_small.ipynb") -> Path:
+    """A folder of teacher notebooks: one small notebook made of ``cells`` (by default, one exercise)."""
+    folder = tmp_path / "teacher"
+    folder.mkdir(exist_ok=True)
+    cells = cells or (nbformat.v4.new_markdown_cell("### Exercise 1.1"), solution_cell(),
+                      nbformat.v4.new_code_cell("print(answer)", metadata={"tags": ["check"]}))
+    nbformat.write(nbformat.v4.new_notebook(cells=list(cells)), folder / name)
+    return folder
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` with its content: to show that nothing changed."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_a_block_becomes_an_ellipsis_with_its_instruction():
@@ -70,7 +93,7 @@ def test_every_notebook_has_exercises_and_no_solution_reaches_the_students(editi
                 assert not leaked, f"{path.name}: the solution {line!r} reached the student edition"
         assert "...  # your code: " in student_code
         # everything but the solution and check cells is identical, outputs included
-        for t, s in zip(teacher.cells, student.cells):
+        for t, s in zip(teacher.cells, student.cells, strict=True):
             tags = set(t.metadata.get("tags", []))
             if tags & {"solution", "check"}:
                 assert s.outputs == [] and s.execution_count is None
@@ -86,27 +109,252 @@ def test_the_teacher_edition_shows_correct_for_every_check():
         assert checks and all(v.startswith("Correct") for v in verdicts), (path.name, verdicts)
 
 
-def test_a_non_empty_folder_is_refused_unless_overwritten(tmp_path):
-    out = tmp_path / "edition"
+def test_a_folder_of_the_users_is_refused_even_with_overwrite(tmp_path):
+    folder = teacher(tmp_path)
+    out = tmp_path / "class"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(StudentEditionError, match="not empty"):
-        build(out)
-    assert (out / "notes.txt").read_text() == "mine"  # nothing of the user's was touched
-    written = build(out, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
-    with pytest.raises(StudentEditionError, match="teacher edition itself"):
-        build(NOTEBOOKS, overwrite=True)
+    for overwrite in (False, True):
+        with pytest.raises(OutputFolderError, match=r"class is not empty \(notes.txt\) and holds no edition"):
+            build(out, overwrite, folder)
+    assert tree(out) == {"notes.txt": b"mine"}  # nothing of the user's was touched
+
+
+def test_overwrite_replaces_only_an_edition_it_wrote_with_nothing_else_in_it(tmp_path):
+    folder = teacher(tmp_path)
+    out = tmp_path / "edition"
+    written = build(out, folder=folder)
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, *(p.name for p in written)])
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["written_by"] == "python -m mnist_helpers student" and list(manifest["files"]) == ["01_small.ipynb"]
+    with pytest.raises(OutputFolderError, match="already holds an edition .* add --overwrite"):
+        build(out, folder=folder)
+    folder_itself = out.stat().st_ino
+    build(out, overwrite=True, folder=folder)  # our own edition, unchanged: replaced
+    assert out.stat().st_ino == folder_itself  # file by file: the folder stays (it may be the current folder)
+    (out / "01_small.ipynb").unlink()  # what a build killed while moving the files in leaves: some of them
+    build(out, overwrite=True, folder=folder)
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "01_small.ipynb"]
+
+    # the teacher's notes and collected answers put into the edition's folder: never deleted
+    (out / "notes.txt").write_text("marks of the class")
+    (out / "answers").mkdir()
+    (out / "answers" / "alice.ipynb").write_text("{}")
+    before = tree(out)
+    with pytest.raises(OutputFolderError,
+                       match=r"edition holds files that .* did not write \(answers, answers/alice.ipynb, notes.txt\)"):
+        build(out, overwrite=True, folder=folder)
+    assert tree(out) == before
+
+    # a student notebook the teacher edited since: not replaced either
+    (out / "notes.txt").unlink()
+    shutil.rmtree(out / "answers")
+    with (out / "01_small.ipynb").open("a") as f:
+        f.write(" ")
+    before = tree(out)
+    with pytest.raises(OutputFolderError, match=r"changed since .* \(01_small.ipynb\)"):
+        build(out, overwrite=True, folder=folder)
+    assert tree(out) == before
+
+
+def test_overwrite_never_touches_a_copy_of_the_repository(tmp_path):
+    """Pointed at a course folder (notebooks, package, .git), even one holding a manifest: refused, all kept."""
+    folder = teacher(tmp_path)
+    copy = tmp_path / "course"
+    for name in ("notebooks", "mnist_helpers", ".git"):
+        (copy / name).mkdir(parents=True)
+        (copy / name / "kept.txt").write_text(name)
+    (copy / "README.md").write_text("the course")
+    before = tree(copy)
+    with pytest.raises(OutputFolderError, match="course is not empty"):
+        build(copy, overwrite=True, folder=folder)
+    (copy / MANIFEST).write_text(json.dumps({"written_by": "python -m mnist_helpers student",
+                                             "files": {"README.md": "0" * 64, "../outside.txt": "0" * 64}}))
+    with pytest.raises(OutputFolderError):  # a manifest naming files outside the folder is not ours either
+        build(copy, overwrite=True, folder=folder)
+    (copy / MANIFEST).unlink()
+    assert tree(copy) == before
+
+
+@pytest.mark.parametrize("out, where", [
+    (NOTEBOOKS, "is the teacher notebooks' folder"),
+    (NOTEBOOKS / "student", "lies inside the teacher notebooks' folder"),  # pytest would collect it
+    (ROOT, "is the course's repository"),
+    (ROOT.parent, "contains the course's repository"),
+    (ROOT / "student", "lies inside the course's repository"),
+])
+def test_the_course_itself_is_refused(out, where):
+    before = sorted(NOTEBOOKS.iterdir())
+    with pytest.raises(OutputFolderError, match=re.escape(f"{out} {where}")):
+        build(out, overwrite=True)
+    assert sorted(NOTEBOOKS.iterdir()) == before and not (NOTEBOOKS / "student").exists()
+
+
+def test_a_folder_inside_another_teachers_notebooks_is_refused(tmp_path):
+    folder = teacher(tmp_path)
+    with pytest.raises(OutputFolderError, match="lies inside the teacher notebooks' folder"):
+        build(folder / "student", folder=folder)
+    with pytest.raises(OutputFolderError, match="contains the teacher notebooks' folder"):
+        build(tmp_path, overwrite=True, folder=folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["01_small.ipynb"]
 
 
 def test_a_failed_build_leaves_nothing_behind(tmp_path):
-    teacher = tmp_path / "teacher"
-    teacher.mkdir()
-    cell = nbformat.v4.new_code_cell("answer = 42", metadata={"tags": ["solution"]})
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), teacher / "01_broken.ipynb")
-    with pytest.raises(StudentEditionError, match="01_broken, cell 0 has no"):
-        build(tmp_path / "edition", folder=teacher)
+    folder = teacher(tmp_path, solution_cell("answer = 42"), name="01_broken.ipynb")
+    with pytest.raises(StudentEditionError, match=r"01_broken.ipynb, cell 0 has no"):  # a tagged cell without markers
+        build(tmp_path / "edition", folder=folder)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["teacher"]  # no edition, no temporary folder
+
+
+@pytest.mark.parametrize("source", [
+    "answer = 6 * 7  # Solution: multiply",
+    "answer = 6 * 7  # solution",
+    "answer = 6 * 7  #SOLUTION",
+    "answer = 6 * 7  # SOLUTIONS",
+    "# BEGIN SOLUTION - multiply\nanswer = 6 * 7\n# END SOLUTION",
+    "#BEGIN SOLUTION\nanswer = 6 * 7\n#END SOLUTION",
+    "print('# BEGIN SOLUTION')",
+])
+def test_a_misspelt_marker_is_refused_naming_the_cell(tmp_path, source):
+    """The cell also has a correct marker, so only the check after the transformation can see the leak."""
+    folder = teacher(tmp_path, nbformat.v4.new_markdown_cell("task"),
+                     solution_cell(f"{source}\nother = 1  # SOLUTION: one"))
+    with pytest.raises(StudentEditionError, match=r"01_small.ipynb, cell 1.*(?i:solution)"):
+        build(tmp_path / "edition", folder=folder)
+    assert not (tmp_path / "edition").exists()
+
+
+@pytest.mark.parametrize("cell", [
+    nbformat.v4.new_code_cell("answer = 6 * 7  # SOLUTION: multiply"),  # the tag forgotten
+    nbformat.v4.new_code_cell("# BEGIN SOLUTION\nanswer = 6 * 7\n# END SOLUTION", metadata={"tags": ["check"]}),
+    nbformat.v4.new_code_cell("answer = 6 * 7  # solution", metadata={"tags": ["parameters"]}),
+    nbformat.v4.new_markdown_cell("Answer:\n\n    # BEGIN SOLUTION\n    answer = 6 * 7"),
+])
+def test_a_marker_in_a_cell_not_tagged_solution_is_refused(tmp_path, cell):
+    folder = teacher(tmp_path, solution_cell(), cell)
+    with pytest.raises(StudentEditionError, match=r"01_small.ipynb, cell 1 holds '.*' but is not tagged 'solution'"):
+        build(tmp_path / "edition", folder=folder)
+
+
+def test_a_markdown_cell_tagged_solution_is_refused(tmp_path):
+    folder = teacher(tmp_path, nbformat.v4.new_markdown_cell("The answer is 42.", metadata={"tags": ["solution"]}))
+    with pytest.raises(StudentEditionError, match="cell 0 is a markdown cell tagged 'solution'"):
+        build(tmp_path / "edition", folder=folder)
+
+
+@pytest.mark.parametrize("source, leaked", [
+    ("def f(x):\n    # BEGIN SOLUTION: return x * 2\n    return x * 2\n    # END SOLUTION", "return x * 2"),
+    ("answer = 6 * 7  # SOLUTION: answer = 6 * 7", "answer = 6 * 7"),
+    ("answer = 6 * 7  # SOLUTION: write 6 * 7", "6 * 7"),
+    ("answer = 42  # SOLUTION: 42, of course", "42"),
+])
+def test_an_instruction_that_gives_the_solution_away_is_refused(tmp_path, source, leaked):
+    folder = teacher(tmp_path, solution_cell(source))
+    with pytest.raises(StudentEditionError, match=re.escape(f"cell 0: the solution's {leaked!r} would reach")):
+        build(tmp_path / "edition", folder=folder)
+
+
+def test_a_solution_marker_alone_on_its_line_is_refused():
+    """"# SOLUTION" above the line it means would leave that line to the students."""
+    with pytest.raises(StudentEditionError, match="'# SOLUTION' ends no line of code"):
+        stub("# SOLUTION: the answer\nanswer = 42", "01_small.ipynb, cell 3")
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('<<<<<<< HEAD\n{"cells": []}\n=======\n{}\n>>>>>>> other\n', "merge-conflict markers"),
+    ('{"cells": [', "is not valid JSON"),
+    ("[]", "is not a Jupyter notebook"),
+    ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}',
+     "is not a Jupyter notebook"),
+])
+def test_a_notebook_that_cannot_be_read_is_one_line_naming_it(tmp_path, capsys, text, reason):
+    from mnist_helpers.cli import main
+
+    folder = teacher(tmp_path)
+    (folder / "02_conflict.ipynb").write_text(text)
+    with pytest.raises(StudentEditionError, match=f"02_conflict.ipynb .*{reason}"):
+        build(tmp_path / "edition", folder=folder)
+    assert main(["student", "--out", str(tmp_path / "edition"), "--notebooks", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "02_conflict.ipynb" in err
+    assert not (tmp_path / "edition").exists()
+
+
+def test_a_build_killed_midway_is_cleaned_up_by_the_next(tmp_path):
+    folder = teacher(tmp_path)
+    out = tmp_path / "edition"
+    staging = tmp_path / f".edition{STAGING}"
+    staging.mkdir()  # what a killed build leaves: its marked staging folder, half written
+    (staging / STAGING_MARK).write_text("a build in progress")
+    (staging / "01_small.ipynb").write_text("half")
+    build(out, folder=folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "01_small.ipynb"]
+
+
+def test_a_folder_in_the_staging_place_that_is_not_ours_is_left_alone(tmp_path):
+    folder = teacher(tmp_path)
+    staging = tmp_path / f".edition{STAGING}"
+    staging.mkdir()
+    (staging / "mine.txt").write_text("mine")
+    with pytest.raises(OutputFolderError, match="was not made by this tool: move it away"):
+        build(tmp_path / "edition", folder=folder)
+    assert tree(staging) == {"mine.txt": b"mine"} and not (tmp_path / "edition").exists()
+
+
+def test_a_build_running_now_is_not_disturbed(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    folder = teacher(tmp_path)
+    staging = tmp_path / f".edition{STAGING}"
+    staging.mkdir()
+    with open(staging / STAGING_MARK, "w") as mark:  # another build holds its lock
+        fcntl.flock(mark, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(OutputFolderError, match="another build is writing .*edition right now"):
+            build(tmp_path / "edition", folder=folder)
+        assert (staging / STAGING_MARK).exists()
+
+
+def test_an_error_while_writing_keeps_the_earlier_edition_and_leaves_no_staging(tmp_path, monkeypatch):
+    from mnist_helpers.course import folders
+
+    folder = teacher(tmp_path)
+    out = tmp_path / "edition"
+    build(out, folder=folder)
+    before = tree(out)
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(folders, "_remove", full_disk)
+    with pytest.raises(OutputFolderError, match=f"cannot write to {re.escape(str(out))}: No space left on device"):
+        build(out, overwrite=True, folder=folder)
+    assert tree(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
+
+
+@pytest.mark.parametrize("out", ["/proc/x", "/proc/x/y"])
+def test_an_unwritable_folder_is_named_as_typed(tmp_path, capsys, out):
+    from mnist_helpers.cli import main
+
+    folder = teacher(tmp_path)
+    assert main(["student", "--out", out, "--notebooks", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write to {out}: ") and err.count("\n") == 1 and STAGING not in err
+
+
+def test_a_file_in_the_way_is_named(tmp_path):
+    folder = teacher(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(OutputFolderError, match="notes.txt is a file, not a folder"):
+        build(tmp_path / "notes.txt", overwrite=True, folder=folder)
+    with pytest.raises(OutputFolderError, match="cannot write to .*notes.txt/edition: .*notes.txt is a file"):
+        build(tmp_path / "notes.txt" / "edition", folder=folder)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_without_notebooks_is_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StudentEditionError, match="no notebooks of the series"):
+        build(tmp_path / "edition", folder=tmp_path / "empty")
 
 
 def test_the_command_line(tmp_path, capsys):
@@ -115,4 +363,28 @@ def test_the_command_line(tmp_path, capsys):
     assert main(["student", "--out", str(tmp_path / "s")]) == 0
     assert "wrote the student edition: 8 notebooks" in capsys.readouterr().out
     assert main(["student", "--out", str(tmp_path / "s")]) == 2
-    assert "not empty" in capsys.readouterr().err
+    assert "already holds an edition" in capsys.readouterr().err
+    assert main(["student", "--out", str(tmp_path / "s"), "--overwrite"]) == 0
+
+
+def test_the_command_line_takes_the_notebooks_folder(tmp_path, capsys):
+    from mnist_helpers.cli import main
+
+    assert main(["student", "--out", str(tmp_path / "s"), "--notebooks", str(teacher(tmp_path))]) == 0
+    assert "wrote the student edition: 1 notebooks" in capsys.readouterr().out
+    student = nbformat.read(tmp_path / "s" / "01_small.ipynb", as_version=4)
+    assert student.cells[1].source == "answer = ...  # your code: multiply six by seven"
+
+
+def test_installed_without_a_repository_the_notebooks_are_the_current_folder(tmp_path, monkeypatch, capsys):
+    from mnist_helpers.cli import main
+    from mnist_helpers.course import folders
+
+    assert folders.default_notebooks() == NOTEBOOKS  # from this checkout
+    monkeypatch.setattr(folders, "repository_root", lambda: None)  # as when pip-installed
+    monkeypatch.chdir(teacher(tmp_path))
+    assert folders.default_notebooks() == Path.cwd()
+    assert main(["student", "--out", "student"]) == 2  # inside the notebooks' folder
+    assert "student lies inside the teacher notebooks' folder" in capsys.readouterr().err
+    assert main(["student", "--out", "../edition"]) == 0
+    assert (tmp_path / "edition" / "01_small.ipynb").is_file()

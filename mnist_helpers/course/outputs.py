@@ -1,14 +1,24 @@
 """Comparing notebook outputs, and cleaning what a committed notebook keeps.
 
-The same rules serve the runner, nbval (``sanitize.cfg``, stderr left out) and the browser
-test: text outputs are compared after a few patterns are normalised; images, execution counts,
-metadata and stderr are not compared.
+The same rules serve the runner, nbval (``sanitize.cfg``, stderr left out; see conftest.py) and
+the browser test: text outputs are compared after a few patterns are normalised; images,
+execution counts, metadata and stderr are not compared.
+
+A fresh run is one of three things next to the stored notebook (``compare_notebooks``):
+
+- identical: every text output is the same, character for character (after ``sanitize.cfg``);
+- the same within floating-point noise: every word and every whole number (a count, a size, an
+  epoch) is the same, and every decimal number is within ``TOLERANCE`` of the stored one
+  (relative to its size above 1). Another CPU (other vector instructions, another number of
+  threads) adds up the same sums in another order, and a training's last digits move: see the
+  README;
+- different: anything else, reported with the cell and the first value that differs.
 """
 
 from __future__ import annotations
 
-import configparser
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 SANITIZE_CONFIG = Path(__file__).resolve().parent / "sanitize.cfg"
@@ -19,9 +29,9 @@ KEPT_CELL_METADATA = ("tags",)  # nbval, papermill and the student edition read 
 
 
 def _patterns() -> list[tuple[str, str]]:
-    config = configparser.ConfigParser()
-    config.read(SANITIZE_CONFIG)
-    return [(config[section]["regex"], config[section]["replace"]) for section in config.sections()]
+    """The (regex, replacement) pairs of sanitize.cfg, read exactly as nbval reads them (spaces kept)."""
+    text = SANITIZE_CONFIG.read_text(encoding="utf-8")
+    return re.findall(r"^regex: (.*)$\n^replace: (.*)$", text, flags=re.MULTILINE)
 
 
 PATTERNS = _patterns()
@@ -70,8 +80,116 @@ def differing_cells(executed, committed) -> list[int]:
     """Indices of the code cells whose text outputs differ between two versions of a notebook."""
     if [c.cell_type for c in executed.cells] != [c.cell_type for c in committed.cells]:
         return [i for i, c in enumerate(committed.cells) if c.cell_type == "code"]
-    return [i for i, (ran, stored) in enumerate(zip(executed.cells, committed.cells))
+    return [i for i, (ran, stored) in enumerate(zip(executed.cells, committed.cells, strict=True))
             if stored.cell_type == "code" and text_outputs(ran) != text_outputs(stored)]
+
+
+# How far a decimal number of a fresh run may be from the stored one and still count as
+# floating-point noise: this much for numbers up to 1 (accuracies, losses), this fraction of their
+# size above 1, as ``math.isclose(stored, fresh, rel_tol=TOLERANCE, abs_tol=TOLERANCE)``.
+# Measured across CPU code paths and thread counts (README): a training that is stable moves its
+# printed accuracies and losses by at most 9e-4 (notebook 8's hidden layer on MNIST); twice that is
+# noise. A result that really changes, an accuracy moving by a full point (0.01), is five times
+# further, and is reported as different.
+TOLERANCE = 2e-3
+IDENTICAL, NOISE, DIFFERENT = "identical", "within noise", "different"
+# A number as the notebooks print it: whole (7, 60,000, -3) or decimal (0.9783, 52.4, 1.7e-07).
+NUMBER = re.compile(r"([-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)")
+
+
+@dataclass
+class Comparison:
+    """How a fresh run's text outputs compare with the stored ones."""
+
+    verdict: str = IDENTICAL  # IDENTICAL, NOISE or DIFFERENT
+    largest: float = 0.0  # the largest ``difference`` between two decimal numbers
+    first: str = ""  # for DIFFERENT: where, and the first value that differs
+
+
+def is_decimal(number: str) -> bool:
+    """Whether a printed number is a decimal (a measurement) rather than a whole number (a count)."""
+    return "." in number or "e" in number.lower()
+
+
+def difference(stored: str, fresh: str) -> float:
+    """How far apart two printed decimals are: as such up to 1, relative to their size above 1.
+
+    0.9783 and 0.9788 give 5e-04; 52.4 and 52.6 give 3.8e-03. A difference up to ``TOLERANCE`` is noise.
+    """
+    a, b = float(stored.replace(",", "")), float(fresh.replace(",", ""))
+    return abs(a - b) / max(1.0, abs(a), abs(b))
+
+
+def line_difference(stored: str, fresh: str) -> tuple[float, str | None]:
+    """The largest ``difference`` between the decimals of two lines, and the first difference beyond noise.
+
+    The lines are cut into words and numbers: the words (spacing aside) and the whole numbers must be
+    equal, the decimals within ``TOLERANCE``. The second value is None when they are.
+    """
+    old, new = NUMBER.split(stored), NUMBER.split(fresh)  # words, number, words, number, ..., words
+    largest = 0.0
+    for index, (was, now) in enumerate(zip(old, new, strict=False)):
+        if index % 2 == 0:  # words
+            if was.split() != now.split():
+                return largest, f"{' '.join(was.split())!r} became {' '.join(now.split())!r}"
+        elif was != now:
+            if not (is_decimal(was) and is_decimal(now)):
+                return largest, f"{was} became {now}"
+            largest = max(largest, difference(was, now))
+            if difference(was, now) > TOLERANCE:
+                return largest, f"{was} became {now}"
+    if len(old) != len(new):
+        return largest, f"{' '.join(stored.split())!r} became {' '.join(fresh.split())!r}"
+    return largest, None
+
+
+def text_difference(stored: str, fresh: str) -> tuple[float, str | None]:
+    """``line_difference`` over a whole text output, line by line; the difference names its line."""
+    old, new = stored.splitlines(), fresh.splitlines()
+    largest = 0.0
+    for was, now in zip(old, new, strict=False):  # then the number of lines
+        if was != now:
+            line_largest, differs = line_difference(was, now)
+            largest = max(largest, line_largest)
+            if differs:
+                line = " ".join(was.split())
+                return largest, f"{differs} in {line[:70] + ('...' if len(line) > 70 else '')!r}"
+    if len(old) != len(new):
+        return largest, f"{len(new)} lines instead of {len(old)}"
+    return largest, None
+
+
+def compare_outputs(stored: list, fresh: list) -> Comparison:
+    """How the outputs of one code cell compare: identical, within noise, or different (and where)."""
+    kept, ran = text_outputs({"outputs": stored}), text_outputs({"outputs": fresh})
+    if kept == ran:
+        return Comparison()
+    if len(kept) != len(ran):
+        return Comparison(DIFFERENT, first=f"{len(ran)} text outputs instead of {len(kept)}")
+    largest = 0.0
+    for was, now in zip(kept, ran, strict=True):
+        text_largest, differs = text_difference(was, now)
+        largest = max(largest, text_largest)
+        if differs:
+            return Comparison(DIFFERENT, largest, differs)
+    return Comparison(NOISE, largest)
+
+
+def compare_notebooks(executed, committed) -> Comparison:
+    """How a freshly executed notebook compares with the committed one, cell by cell."""
+    if [c.cell_type for c in executed.cells] != [c.cell_type for c in committed.cells]:
+        return Comparison(DIFFERENT, first="its cells are not those of the stored notebook")
+    verdict, largest = IDENTICAL, 0.0
+    for index, (ran, stored) in enumerate(zip(executed.cells, committed.cells, strict=True)):
+        if stored.cell_type != "code":
+            continue
+        cell = compare_outputs(stored.get("outputs", []), ran.get("outputs", []))
+        largest = max(largest, cell.largest)
+        if cell.verdict == DIFFERENT:
+            return Comparison(DIFFERENT, largest, f"cell {index}: {cell.first}")
+        if cell.verdict == NOISE:
+            verdict = NOISE
+    return Comparison(verdict, largest)
 
 
 def clean_metadata(nb) -> None:

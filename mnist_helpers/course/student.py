@@ -1,8 +1,8 @@
 """``python -m mnist_helpers student --out DIR``: the student edition, built from the teacher's notebooks.
 
-The notebooks in ``notebooks/`` are the teacher edition: each exercise's answer cell (tag
-``solution``) holds a reference solution, and the check cell under it (tag ``check``) shows
-``Correct``. The student edition is the same notebooks with:
+The notebooks in ``notebooks/`` (or the folder given by ``--notebooks``) are the teacher edition:
+each exercise's answer cell (tag ``solution``) holds a reference solution, and the check cell under
+it (tag ``check``) shows ``Correct``. The student edition is the same notebooks with:
 
 - each solution replaced by a stub: a block between ``# BEGIN SOLUTION: what to write`` and
   ``# END SOLUTION`` becomes ``...  # your code: what to write``; a line ending in
@@ -12,36 +12,54 @@ The notebooks in ``notebooks/`` are the teacher edition: each exercise's answer 
 
 A stub leaves every name the check needs defined, so the student edition runs top to bottom
 and each check says "Not answered yet".
+
+Nothing of a solution may reach the students, so the build stops, naming the notebook and the
+cell, at a marker spelt another way (``# Solution:``), a marker in a cell not tagged
+``solution``, a ``solution`` cell without markers, or a line of the solution still in the stub
+(in the instruction after a marker, say). It also refuses an output folder that is, holds or
+lies inside the teacher notebooks' folder or the repository, or that holds anything but an
+earlier student edition (which ``--overwrite`` replaces): see ``folders.py``.
 """
 
 from __future__ import annotations
 
+import copy
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from ..files import atomic_write
-from .runner import NOTEBOOK_DIR, series
+from .folders import OutputFolderError, default_notebooks, refuse_overlap, write_edition
+from .runner import RunnerError, read_notebook, series
 
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION(?::\s*(.*?))?\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 LINE = re.compile(r"^(\s*)(.*?)\s*# SOLUTION(?::\s*(.*?))?\s*$")
 ASSIGNMENT = re.compile(r"^([A-Za-z_][\w, ]*?)\s*=[^=]")
+# Anything that looks like a marker, however it is spelt: never left in a student's code cell.
+MARKER_WORDS = re.compile(r"(?i)#+\s*(?:begin|end)?[\s_-]*solution|\b(?:begin|end)[\s_-]*solution")
+BLOCK_WORDS = re.compile(r"(?i)\b(?:begin|end)[\s_-]*solution")  # in prose, "solution" alone is a word
+TRIVIAL = re.compile(r"\W*|[\w.]+:?")  # "pass", "else:", ")": a line of a block that gives nothing away
+WRITER = "python -m mnist_helpers student"  # in the edition's manifest: what wrote it
 
 
 class StudentEditionError(ValueError):
-    """The student edition cannot be built (a bad output folder, or a solution cell without markers)."""
+    """The student edition cannot be built (a bad output folder, a notebook, or a solution cell without markers)."""
 
 
 def stub(source: str, where: str = "a solution cell") -> str:
     """The student's version of a solution cell's code."""
-    lines, inside, marked = [], False, False
+    return _stub(source, where)[0]
+
+
+def _stub(source: str, where: str) -> tuple[str, list[str], list[str]]:
+    """The student's version, the teacher's lines it keeps, and the lines of solution code it leaves out."""
+    lines, kept, removed, inside, marked = [], [], [], False, False
     for line in source.splitlines():
         if inside:
             if END.match(line):
                 inside = False
+            elif not TRIVIAL.fullmatch(line.strip()):
+                removed.append(line.strip())
             continue
         begin, single = BEGIN.match(line), LINE.match(line)
         if begin:
@@ -50,77 +68,97 @@ def stub(source: str, where: str = "a solution cell") -> str:
         elif END.match(line):
             raise StudentEditionError(f"{where}: '# END SOLUTION' without '# BEGIN SOLUTION'")
         elif single:
-            marked = True
-            assigned = ASSIGNMENT.match(single.group(2))
+            marked, code = True, single.group(2).strip()
+            if not code:
+                raise StudentEditionError(f"{where}: '# SOLUTION' ends no line of code; put it at the end of the "
+                                          "line it marks, or mark lines with '# BEGIN SOLUTION' ... '# END SOLUTION'")
+            removed.append(code)
+            assigned = ASSIGNMENT.match(code)
             if assigned:  # keep the names, so the check below still finds them
+                removed.append(code.split("=", 1)[1].strip())
                 names = [name.strip() for name in assigned.group(1).split(",") if name.strip()]
                 lines.append(f"{single.group(1)}{', '.join(names)} = {', '.join(['...'] * len(names))}  # your code: "
                              f"{single.group(3) or 'see the task above'}")
         else:
             lines.append(line)
+            kept.append(line.strip())
     if inside:
         raise StudentEditionError(f"{where}: '# BEGIN SOLUTION' without '# END SOLUTION'")
     if not marked:
         raise StudentEditionError(f"{where} has no '# BEGIN SOLUTION' block or '# SOLUTION' line: mark the answer")
-    return "\n".join(lines)
+    return "\n".join(lines), kept, removed
+
+
+def check_nothing_left(student: str, kept: list[str], removed: list[str], where: str) -> None:
+    """Refuse a stub that still holds a marker, however spelt, or a line of the solution it replaced."""
+    found = MARKER_WORDS.search(student)
+    if found:
+        raise StudentEditionError(f"{where} still holds '{found.group(0).strip()}' once the solution is taken out: "
+                                  "write the markers exactly '# BEGIN SOLUTION', '# END SOLUTION' or '# SOLUTION'")
+    lines = {line.strip() for line in student.splitlines()}
+    instructions = " ".join(line.split("# your code:", 1)[1] for line in student.splitlines() if "# your code:" in line)
+    for code in removed:
+        if code in kept:
+            continue  # shown to the students anyway
+        if code in lines or re.search(rf"(?<![\w.]){re.escape(code)}(?![\w.])", instructions):
+            raise StudentEditionError(f"{where}: the solution's {code!r} would reach the students (it is in the "
+                                      "instruction after a marker): reword the instruction")
 
 
 def student_notebook(nb, name: str = "notebook"):
-    """A copy of ``nb`` as the student edition shows it."""
-    import copy
-
+    """A copy of ``nb`` as the student edition shows it; ``StudentEditionError`` if a solution would show."""
     nb = copy.deepcopy(nb)
     for index, cell in enumerate(nb.cells):
-        tags = cell.metadata.get("tags", [])
-        if cell.cell_type != "code" or not {"solution", "check"} & set(tags):
-            continue
+        where = f"{name}, cell {index}"
+        tags = set(cell.metadata.get("tags", []))
         if "solution" in tags:
-            cell.source = stub(cell.source, f"{name}, cell {index}")
-        cell.outputs, cell.execution_count = [], None
+            if cell.cell_type != "code":
+                raise StudentEditionError(f"{where} is a {cell.cell_type} cell tagged 'solution': only code cells "
+                                          "hold solutions; make it a code cell, or remove the tag")
+            student, kept, removed = _stub(cell.source, where)
+            check_nothing_left(student, kept, removed, where)
+            cell.source = student
+        else:
+            found = (BLOCK_WORDS if cell.cell_type == "markdown" else MARKER_WORDS).search(cell.source)
+            if found:
+                raise StudentEditionError(f"{where} holds '{found.group(0).strip()}' but is not tagged 'solution': "
+                                          "add the tag 'solution' to the cell, or remove the marker")
+        if cell.cell_type == "code" and tags & {"solution", "check"}:
+            cell.outputs, cell.execution_count = [], None
     return nb
 
 
 def build(out: Path, overwrite: bool = False, folder: Path | None = None) -> list[Path]:
     """Write the student edition of every notebook in ``folder`` into ``out``; return the paths written.
 
-    Refuses an existing non-empty ``out`` unless ``overwrite``. The edition is built in a
-    temporary folder beside ``out`` and moved into place at the end: an error leaves nothing half-built.
+    ``folder``: the teacher notebooks (default: ``default_notebooks()``). Every notebook is read
+    and turned into its student edition before anything is written; the edition is then written
+    by ``folders.write_edition``: all of it or nothing, into a new or empty ``out``, or (with
+    ``overwrite``) over an earlier student edition, and nowhere near the teacher's notebooks.
     """
     import nbformat
 
-    out, folder = Path(out), folder or NOTEBOOK_DIR
-    if out.resolve() == folder.resolve():
-        raise StudentEditionError(f"{out} is the teacher edition itself: choose another folder")
-    if out.exists() and not out.is_dir():
-        raise StudentEditionError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise StudentEditionError(f"{out} is not empty: choose an empty folder, or add --overwrite to replace its contents")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    out, folder = Path(out), Path(folder) if folder is not None else default_notebooks()
+    refuse_overlap(out, folder)
+    files = {}
     try:
-        written = []
         for path in series(folder=folder):
-            nb = student_notebook(nbformat.read(path, as_version=4), path.stem)
-            with atomic_write(staging / path.name, "w", encoding="utf-8") as f:
-                nbformat.write(nb, f)
-            written.append(out / path.name)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return written
+            text = nbformat.writes(student_notebook(read_notebook(path), path.name))
+            files[path.name] = (text if text.endswith("\n") else text + "\n").encode("utf-8")
+    except RunnerError as err:  # no notebooks there, or one that cannot be read
+        raise StudentEditionError(str(err)) from None
+    write_edition(out, files, WRITER, overwrite)
+    return [out / name for name in files]
 
 
-def main(out: Path, overwrite: bool) -> int:
+def main(out: Path, overwrite: bool, notebooks: Path | None = None) -> int:
     """Build, say what was written and how to hand it out."""
     try:
-        written = build(out, overwrite)
-    except StudentEditionError as err:
+        written = build(out, overwrite, notebooks)
+    except (StudentEditionError, OutputFolderError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"wrote the student edition: {len(written)} notebooks in {out}/")
-    print("Hand out that folder together with mnist_helpers (the notebooks import it): for example a copy of "
-          "this repository with notebooks/ replaced by it.")
+    print("Hand out that folder to learners who have mnist_helpers installed (the notebooks import it); "
+          "see TEACHING.md.")
     return 0
