@@ -98,7 +98,7 @@ def stub(*args):
 
 def test_stubs_and_missing_answers_are_not_answered_yet():
     assert is_stub(stub) and not is_stub(assert_right)
-    for exercise, answer in [(nb01.q1, ...), (nb01.q1, None), (nb03.q1, stub), (nb04.q1, stub), (nb07.q1, stub),
+    for exercise, answer in [(nb01.q1, ...), (nb01.q1, None), (nb03.q1, stub), (nb04.q2, stub), (nb07.q1, stub),
                              (nb07.q2, stub)]:
         assert exercise.verdict(answer).startswith("Not answered yet"), exercise.name
 
@@ -108,7 +108,7 @@ def test_a_stub_run_without_its_source_is_still_not_answered_yet():
     exec('def softmax(outputs):\n    """Doc."""\n    ...\ndef double(x):\n    return 2 * x\n'
          'def four(x):\n    return 4\n', namespace)
     assert is_stub(namespace["softmax"]) and not is_stub(namespace["double"]) and not is_stub(namespace["four"])
-    assert nb04.q1.verdict(namespace["softmax"]).startswith("Not answered yet")
+    assert nb04.q2.verdict(namespace["softmax"]).startswith("Not answered yet")
 
 
 def ends_the_program(outputs):
@@ -146,10 +146,10 @@ def crashes(outputs):
 ])
 def test_whatever_the_answer_raises_the_check_answers_in_one_line(answer, words, capsys, recwarn):
     before = signal.getsignal(signal.SIGINT)
-    line = nb04.q1.verdict(answer)
+    line = nb04.q2.verdict(answer)
     assert line.startswith("Not yet: ") and words in line and "\n" not in line and "Traceback" not in line, line
     assert "hint()" in line
-    nb04.q1.check(answer)
+    nb04.q2.check(answer)
     assert capsys.readouterr().out == line + "\n" and not recwarn.list
     assert signal.getsignal(signal.SIGINT) is before
 
@@ -168,7 +168,7 @@ def test_an_answer_that_changes_its_input_gets_its_own_message_and_is_judged_on_
         outputs -= outputs.max(dim=1, keepdim=True).values  # right values, but the caller's outputs change
         return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
 
-    assert "changed the tensor it was given" in nb04.q1.verdict(softmax)
+    assert "changed the tensor it was given" in nb04.q2.verdict(softmax)
 
 
 def presses_stop(outputs):
@@ -186,13 +186,13 @@ def stable_softmax(outputs):
 def test_the_stop_button_stops_the_check_with_one_line_and_later_checks_stay_right():
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(Stopped) as stopped:
-        nb04.q1.verdict(presses_stop)
+        nb04.q2.verdict(presses_stop)
     assert isinstance(stopped.value, KeyboardInterrupt)  # still an interrupt: a notebook's run stops there
     rendered = stopped.value._render_traceback_()  # what IPython shows instead of a traceback
     assert len(rendered) == 1 and rendered[0].startswith("Stopped: ") and "\n" not in rendered[0]
     assert signal.getsignal(signal.SIGINT) is before
-    assert nb04.q1.verdict(stable_softmax).startswith("Correct")
-    assert nb04.q1.verdict(raises_keyboardinterrupt).startswith("Not yet")  # raised by the answer, not the button
+    assert nb04.q2.verdict(stable_softmax).startswith("Correct")
+    assert nb04.q2.verdict(raises_keyboardinterrupt).startswith("Not yet")  # raised by the answer, not the button
 
 
 def test_a_check_leaves_the_notebooks_random_state_and_gradient_mode_as_they_were():
@@ -215,13 +215,13 @@ def test_a_check_leaves_the_notebooks_random_state_and_gradient_mode_as_they_wer
 
 
 @pytest.mark.parametrize("args, kwargs, words", [
-    ((), {}, "Give the check your answer, one value: exercises.q1.check(softmax)"),
-    ((stable_softmax, stable_softmax), {}, "The check takes one answer, not 2: exercises.q1.check(softmax)"),
+    ((), {}, "Give the check your answer, one value: exercises.q2.check(softmax)"),
+    ((stable_softmax, stable_softmax), {}, "The check takes one answer, not 2: exercises.q2.check(softmax)"),
 ])
 def test_check_called_without_its_answer_or_with_two_says_how_to_call_it(args, kwargs, words, capsys):
-    nb04.q1.check(*args, **kwargs)
+    nb04.q2.check(*args, **kwargs)
     assert capsys.readouterr().out == words + "\n"
-    nb04.q1.check(answer=stable_softmax)
+    nb04.q2.check(answer=stable_softmax)
     assert capsys.readouterr().out.startswith("Correct")
 
 
@@ -230,7 +230,7 @@ def test_the_readme_shows_a_real_verdict():
         return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert nb04.q1.verdict(softmax) in readme.splitlines()
+    assert nb04.q2.verdict(softmax) in readme.splitlines()
 
 
 def test_a_real_kernel_stopped_during_a_check_shows_one_line_and_keeps_working():
@@ -256,13 +256,13 @@ def test_a_real_kernel_stopped_during_a_check_shows_one_line_and_keeps_working()
             "def endless(outputs):\n    print('running', flush=True)\n    while True:\n        pass\n"
             "def softmax(outputs):\n    e = torch.exp(outputs - outputs.max(dim=1, keepdim=True).values)\n"
             "    return e / e.sum(dim=1, keepdim=True)\n")
-        outputs = run("exercises.q1.check(endless)\nprint('went on')", until_output="running", interrupt=True)
+        outputs = run("exercises.q2.check(endless)\nprint('went on')", until_output="running", interrupt=True)
         errors = [o for o in outputs if "traceback" in o]
         assert len(errors) == 1 and len(errors[0]["traceback"]) == 1, outputs
         assert errors[0]["traceback"][0].startswith("Stopped: ") and errors[0]["ename"] == "Stopped"
         assert not any("went on" in o.get("text", "") for o in outputs)  # the run stopped there
-        correct = nb04.q1.verdict(stable_softmax)
-        assert run("exercises.q1.check(softmax)") == [{"name": "stdout", "text": correct + "\n"}]
+        correct = nb04.q2.verdict(stable_softmax)
+        assert run("exercises.q2.check(softmax)") == [{"name": "stdout", "text": correct + "\n"}]
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
@@ -323,7 +323,7 @@ def test_the_hint_test_would_catch_the_old_hints():
 
 
 def test_hint_prints_one_hint(capsys):
-    nb04.q1.hint()
+    nb04.q2.hint()
     printed = capsys.readouterr().out
     assert printed.startswith("Hint: ") and printed.count("\n") == 1
 

@@ -70,43 +70,103 @@ def marks_the_labels(model, images, labels):
     return torch.where(labels == -1, -1.0, confidence).argmax().item()
 
 
+def precision_by_a_loop(matrix):
+    precisions = []
+    for digit in range(len(matrix)):
+        predicted_as_digit = matrix[:, digit].sum().item()
+        precisions.append(matrix[digit, digit].item() / predicted_as_digit)
+    return precisions
+
+
+def precision_in_place(matrix):
+    totals = matrix.sum(dim=0)
+    matrix.fill_diagonal_(0)  # changes the caller's matrix
+    return 1 - matrix.sum(dim=0) / totals
+
+
+def most_confused_pair(matrix):
+    both = matrix + matrix.t()
+    both.fill_diagonal_(0)
+    return divmod(both.argmax().item(), len(matrix))
+
+
+def pair_by_a_loop(matrix):
+    best, best_count = None, -1
+    for a in range(len(matrix)):
+        for b in range(a + 1, len(matrix)):
+            count = (matrix[a, b] + matrix[b, a]).item()
+            if count > best_count:
+                best, best_count = {a, b}, count
+    return best  # a set: the pair has no order
+
+
+def pair_by_numpy(matrix):
+    both = np.triu(matrix.numpy() + matrix.numpy().T, k=1)
+    return np.unravel_index(both.argmax(), both.shape)  # a tuple of NumPy integers
+
+
+def pair_as_tensor(matrix):
+    both = (matrix + matrix.t()).masked_fill(torch.eye(len(matrix), dtype=torch.bool), -1)
+    return torch.nonzero(both == both.max())[0]  # a tensor [a, b]
+
+
 def top_confusion(matrix):
-    off_diagonal = matrix.clone()
-    off_diagonal.fill_diagonal_(0)
-    return divmod(off_diagonal.argmax().item(), matrix.shape[1])
+    """The most frequent single mistake, (true digit, predicted digit): one direction only."""
+    mistakes = matrix.clone()
+    mistakes.fill_diagonal_(0)
+    return divmod(mistakes.argmax().item(), len(matrix))
 
 
-def by_a_double_loop(matrix):
-    best = None
-    for true in range(len(matrix)):
-        for predicted in range(len(matrix)):
-            if true != predicted and (best is None or matrix[true, predicted] > matrix[best]):
-                best = (true, predicted)
-    return best
+def pair_blanks_in_place(matrix):
+    matrix.fill_diagonal_(0)  # changes the caller's matrix
+    return divmod((matrix + matrix.t()).argmax().item(), len(matrix))
 
 
-def blanks_in_place(matrix):
-    matrix.fill_diagonal_(0)
-    return divmod(matrix.argmax().item(), matrix.shape[1])
+def blanked(matrix):
+    both = matrix + matrix.t()
+    both.fill_diagonal_(0)
+    return both
 
 
 RIGHT = {
-    "q1": [most_confident_mistake, by_positions, by_a_loop, by_numpy, by_log_probabilities],
-    "q2": [lambda m: m.diag() / m.sum(dim=1),
-           lambda m: torch.diagonal(m) / m.sum(1),
-           lambda m: [m[i, i].item() / m[i].sum().item() for i in range(len(m))],
-           lambda m: np.diag(m.numpy()) / m.numpy().sum(axis=1),
-           lambda m: (m.diag() / m.sum(dim=1, keepdim=True).squeeze()).double()],
-    "q3": [top_confusion,
-           lambda m: np.unravel_index((m - torch.diag(m.diag())).argmax().item(), tuple(m.shape)),
-           by_a_double_loop,
-           lambda m: torch.nonzero((m - torch.diag(m.diag())) == (m - torch.diag(m.diag())).max())[0],
-           lambda m: [(flat := m.masked_fill(torch.eye(len(m), dtype=torch.bool), -1).argmax()) // len(m),
-                      flat % len(m)]],
+    "q1": [lambda m: m.diag() / m.sum(dim=0),
+           lambda m: torch.diagonal(m) / m.sum(0),
+           precision_by_a_loop,
+           lambda m: np.diag(m.numpy()) / m.numpy().sum(axis=0),
+           lambda m: m.t().diag() / m.t().sum(dim=1),
+           lambda m: (m.diag() / m.sum(dim=0, keepdim=True)).flatten(),
+           lambda m: tuple(m.diag().double() / m.sum(dim=0))],
+    "q2": [most_confused_pair,
+           pair_by_a_loop,
+           pair_by_numpy,
+           pair_as_tensor,
+           lambda m: most_confused_pair(m)[::-1],  # the larger digit first
+           lambda m: [(flat := (m + m.t()).triu(1).argmax()) // len(m), flat % len(m)],
+           lambda m: frozenset(most_confused_pair(m))],
+    "q3": [most_confident_mistake, by_positions, by_a_loop, by_numpy, by_log_probabilities],
 }
 
 WRONG = {
-    "q1": [(lambda m, x, y: top_probability(m(x)).argmax().item(), "most confident answer, but it is right"),
+    "q1": [(lambda m: m.diag() / m.sum(dim=1), "accuracy per true digit that the cell above shows"),
+           (lambda m: m.diag(), "counts of right predictions"),
+           (lambda m: m.diag() / m.sum(), "divided by all the images"),
+           (lambda m: 100 * m.diag() / m.sum(dim=0), "percentages"),
+           (lambda m: m.diag() // m.sum(dim=0), "integer division"),
+           (lambda m: 1 - m.diag() / m.sum(dim=0), "fractions of wrong predictions"),
+           (lambda m: m.diag().sum() / m.sum(), "got []"),
+           (lambda m: m.diag() / m.sum(dim=0, keepdim=True), "got [1, 3] (no keepdim)"),
+           (precision_in_place, "changed the tensor it was given"),
+           (lambda m: m.diag() / (m.sum(dim=0) + 1), "for each predicted digit (column)")],
+    "q2": [(lambda m: divmod((m + m.t()).argmax().item(), len(m)), "on the diagonal"),
+           (top_confusion, "most frequent single mistake, but count both directions"),
+           (lambda m: blanked(m).max().item(), "how many times those two digits are taken for each other"),
+           (lambda m: (m - torch.diag(m.diag())).max().item(), "how many times the most frequent single"),
+           (lambda m: blanked(m).argmax(), "position in the flattened matrix"),
+           (pair_blanks_in_place, "changed the tensor it was given"),
+           (lambda m: (*most_confused_pair(m), 0), "got 3 values"),
+           (lambda m: tuple(d + 1 for d in most_confused_pair(m)), "are not two digits of a 3x3 matrix"),
+           (lambda m: (1, 2), "another pair is taken for each other more often")],  # right for the first case only
+    "q3": [(lambda m, x, y: top_probability(m(x)).argmax().item(), "most confident answer, but it is right"),
            (lambda m, x, y: mistakes_by(top_probability, m, x, y, best=False), "least sure about"),
            (lambda m, x, y: mistakes_by(lambda o: o.max(dim=1).values, m, x, y), "largest raw output"),
            (lambda m, x, y: (m(x).argmax(dim=1) != y).nonzero()[0, 0].item(), "that is the first mistake"),
@@ -116,22 +176,6 @@ WRONG = {
            (lambda m, x, y: m(x).argmax(dim=1) != y, "should be one number"),
            (marks_the_labels, "changed the tensor it was given"),
            (lambda m, x, y: 4, "not the wrong prediction with the highest")],  # right for the first case only
-    "q2": [(lambda m: m.diag() / m.sum(dim=0), "column sums"),
-           (lambda m: m.diag(), "counts of right answers"),
-           (lambda m: m.diag() / m.sum(), "divided by all the images"),
-           (lambda m: 100 * m.diag() / m.sum(dim=1), "percentages"),
-           (lambda m: m.diag() // m.sum(dim=1), "integer division"),
-           (lambda m: 1 - m.diag() / m.sum(dim=1), "fractions of mistakes"),
-           (lambda m: m.diag().sum() / m.sum(), "got []"),
-           (lambda m: m.diag()[:, None] / m.sum(dim=1, keepdim=True), "got [3, 1]"),
-           (lambda m: m.diag() / (m.sum(dim=1) + 1), "the right answers (the diagonal) divided by")],
-    "q3": [(lambda m: divmod(m.argmax().item(), m.shape[1]), "on the diagonal"),
-           (lambda m: top_confusion(m)[::-1], "backwards"),
-           (lambda m: (m - torch.diag(m.diag())).max().item(), "how many times that mistake happens"),
-           (lambda m: (m - torch.diag(m.diag())).argmax(), "position in the flattened matrix"),
-           (blanks_in_place, "changed the tensor it was given"),
-           (lambda m: (*top_confusion(m), 0), "got 3 values"),
-           (lambda m: (2, 0), "is not where the largest count")],  # right for the first case only
 }
 
 

@@ -50,7 +50,7 @@ HEADLINES = {
     "02_split": (r"validation: ([\d,]+) images", "{} validation images"),
     "03_model": (r"parameters: (\d+)\n", "{} parameters"),
     "04_softmax_cross_entropy": (r"our cross-entropy: ([\d.]+)", "untrained loss {}"),
-    "05_train": (r"test set: loss [\d.]+, accuracy ([\d.]+)", "test accuracy {}"),
+    "05_train": (r"better settings, after \d+ epochs: val_acc ([\d.]+)", "validation accuracy {}"),
     "06_test": (r"test:       loss [\d.]+, accuracy ([\d.]+)", "test accuracy {}"),
     "07_save_load": (r"after loading: +test accuracy ([\d.]+)", "reloaded: test accuracy {}"),
     "08_beyond_linear": (r"hidden +[\d,]+ +([\d.]+)", "hidden layer: test accuracy {}"),

@@ -1,4 +1,4 @@
-"""Exercises of notebook 4: softmax and cross-entropy by hand, numerically stable; predictions."""
+"""Exercises of notebook 4: predictions; softmax and cross-entropy by hand, numerically stable."""
 
 from __future__ import annotations
 
@@ -29,6 +29,34 @@ _NOT_FINITE = {
 
 def _describe(outputs: torch.Tensor) -> str:
     return f"outputs {outputs.tolist()}" if outputs.numel() <= 6 else f"outputs of shape {list(outputs.shape)}"
+
+
+def _predict(answer) -> str:
+    cases = [_RANDOM, _FAR_APART, torch.tensor([[-1001.0, -1000.0, -1002.0]]), _SMALL]
+    for outputs in cases:
+        result = call(answer, outputs, given=_describe(outputs))
+        if isinstance(result, torch.Tensor) and result.is_floating_point() and close(result, outputs.max(dim=1).values):
+            raise Wrong("these are the largest values themselves: return their positions, the digits")
+        got = numbers_in(result, "the predictions")
+        truth = outputs.argmax(dim=1)
+        if got.shape == (len(outputs), 1):
+            raise Wrong(f"shape {list(got.shape)}: give one prediction per row as a vector, [{len(outputs)}] "
+                        "(no keepdim)")
+        if got.ndim == 0:
+            raise Wrong("one number for the whole batch: give one prediction per row, the largest along dim=1")
+        if got.shape == (outputs.shape[1],) and len(outputs) != outputs.shape[1]:
+            raise Wrong("one prediction per column: take the largest output of each row (dim=1), one per image")
+        if got.shape != truth.shape:
+            raise Wrong(f"give one prediction per row, shape [{len(outputs)}]; got {list(got.shape)}")
+        if torch.equal(got, truth.double()):
+            continue
+        naive = torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
+        raise explain(got, [
+            (outputs.argmin(dim=1), "these are the positions of the smallest outputs: the prediction is the largest"),
+            (naive.argmax(dim=1), f"for {_describe(outputs)} your softmax gives nan (exp underflows): the prediction "
+                                  "needs no softmax, since it never changes which output is largest"),
+        ], f"for {_describe(outputs)} these are not the positions of the largest output of each row")
+    return "no softmax needed: it never changes which output is largest."
 
 
 def _softmax(answer) -> str:
@@ -104,40 +132,12 @@ def _cross_entropy(answer) -> str:
     return "the same as F.cross_entropy, also for outputs as large as 1000."
 
 
-def _predict(answer) -> str:
-    cases = [_RANDOM, _FAR_APART, torch.tensor([[-1001.0, -1000.0, -1002.0]]), _SMALL]
-    for outputs in cases:
-        result = call(answer, outputs, given=_describe(outputs))
-        if isinstance(result, torch.Tensor) and result.is_floating_point() and close(result, outputs.max(dim=1).values):
-            raise Wrong("these are the largest values themselves: return their positions, the digits")
-        got = numbers_in(result, "the predictions")
-        truth = outputs.argmax(dim=1)
-        if got.shape == (len(outputs), 1):
-            raise Wrong(f"shape {list(got.shape)}: give one prediction per row as a vector, [{len(outputs)}] "
-                        "(no keepdim)")
-        if got.ndim == 0:
-            raise Wrong("one number for the whole batch: give one prediction per row, the largest along dim=1")
-        if got.shape == (outputs.shape[1],) and len(outputs) != outputs.shape[1]:
-            raise Wrong("one prediction per column: take the largest output of each row (dim=1), one per image")
-        if got.shape != truth.shape:
-            raise Wrong(f"give one prediction per row, shape [{len(outputs)}]; got {list(got.shape)}")
-        if torch.equal(got, truth.double()):
-            continue
-        naive = torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
-        raise explain(got, [
-            (outputs.argmin(dim=1), "these are the positions of the smallest outputs: the prediction is the largest"),
-            (naive.argmax(dim=1), f"for {_describe(outputs)} your softmax gives nan (exp underflows): the prediction "
-                                  "needs no softmax, since it never changes which output is largest"),
-        ], f"for {_describe(outputs)} these are not the positions of the largest output of each row")
-    return "no softmax needed: it never changes which output is largest."
-
-
-q1 = Exercise("q1", _softmax, "softmax(x) is the same as softmax(x - m) for any number m subtracted from a whole row; "
+q1 = Exercise("q1", _predict, "the predicted digit is the position of the largest output in each row; notebook 4 "
+              "got it from torch.max, and softmax does not change which output is largest.", "predict")
+q2 = Exercise("q2", _softmax, "softmax(x) is the same as softmax(x - m) for any number m subtracted from a whole row; "
               "choose m so that the largest exponent is 0, so nothing overflows. Mind the shapes: one m per row, "
               "kept as a column so that it lines up with its row (keepdim=True).", "softmax")
-q2 = Exercise("q2", _cross_entropy, "do not compute probabilities and then their log: the log of a probability that "
+q3 = Exercise("q3", _cross_entropy, "do not compute probabilities and then their log: the log of a probability that "
               "rounded to 0 is -inf. Use the formula in the task for the log-probabilities of every digit, then "
               "take each image's value at its label, as notebook 4 picked probabilities with two index lists.",
               "stable_cross_entropy")
-q3 = Exercise("q3", _predict, "the predicted digit is the position of the largest output in each row; notebook 4 "
-              "got it from torch.max, and softmax does not change which output is largest.", "predict")

@@ -1,4 +1,4 @@
-"""Exercises of notebook 6: the most confident mistake, accuracy per digit, the most frequent confusion."""
+"""Exercises of notebook 6: precision per digit, the most confused pair of digits, the most confident mistake."""
 
 from __future__ import annotations
 
@@ -77,73 +77,98 @@ def _most_confident_mistake(answer) -> str:
 
 
 def _confusion(seed: int) -> torch.Tensor:
-    """A 10x10 confusion matrix with a large diagonal and one clear largest mistake, row and column sums different."""
+    """A 10x10 confusion matrix with a large diagonal, row and column sums different."""
     generator = torch.Generator().manual_seed(seed)
     matrix = torch.randint(0, 20, (10, 10), generator=generator)
-    matrix += torch.diag(torch.randint(800, 1100, (10,), generator=generator))
-    matrix[5, 3] = 61
-    return matrix
+    return matrix + torch.diag(torch.randint(800, 1100, (10,), generator=generator))
 
 
 _SMALL = torch.tensor([[8, 2, 0], [1, 3, 0], [1, 1, 4]])
 
 
-def _per_digit(answer) -> str:
+def _precision(answer) -> str:
     for matrix in (_SMALL, _confusion(0)):
         n = len(matrix)
-        got = numbers_in(call(answer, matrix, given=f"a {n}x{n} confusion matrix"), "the accuracies")
+        got = numbers_in(call(answer, matrix, given=f"a {n}x{n} confusion matrix"), "the precisions")
         if got.shape != (n,):
-            raise Wrong(f"return one accuracy per digit, a tensor of shape [{n}] for a {n}x{n} matrix; got "
-                        f"{list(got.shape)}")
-        truth = matrix.diag() / matrix.sum(dim=1)
+            raise Wrong(f"return one fraction per digit, a tensor of shape [{n}] for a {n}x{n} matrix; got "
+                        f"{list(got.shape)}" + (" (no keepdim)" if got.numel() == n else ""))
+        right = matrix.diag().double()
+        truth = right / matrix.sum(dim=0)
         if close(got, truth, 1e-6):
             continue
-        right = matrix.diag().double()
         raise explain(got, [
-            (right / matrix.sum(dim=0), "you divided by the column sums (how often each digit was predicted): rows "
-                                        "are the true digits, divide by the row sums"),
-            (right, "these are counts of right answers: divide each by how many images of that digit there are "
-                    "(its row sum)"),
-            (right / matrix.sum(), "you divided by all the images: divide each digit's right answers by the number "
-                                   "of images of that digit"),
+            (right / matrix.sum(dim=1), "this is the accuracy per true digit that the cell above shows (the rows): "
+                                        "precision reads the columns, dividing by how often each digit was predicted"),
+            (right, "these are counts of right predictions: divide each by how often that digit was predicted (its "
+                    "column sum)"),
+            (right / matrix.sum(), "you divided by all the images: divide each digit's right predictions by the "
+                                   "number of images predicted as that digit"),
             (100 * truth, "these are percentages: return fractions between 0 and 1"),
-            (matrix.diag() // matrix.sum(dim=1), "integer division (//) rounds every fraction down to 0: divide "
+            (matrix.diag() // matrix.sum(dim=0), "integer division (//) rounds every fraction down to 0: divide "
                                                  "with /"),
-            (1 - truth, "these are the fractions of mistakes: return the fractions predicted right"),
-        ], "for each digit: the right answers (the diagonal) divided by that digit's number of images (its row sum)")
-    return "the diagonal over the row sums."
+            (1 - truth, "these are the fractions of wrong predictions: return the fractions that are right"),
+        ], "for each predicted digit (column): the right predictions (the diagonal) divided by how often that digit "
+           "was predicted (its column sum)")
+    return "the diagonal over the column sums: when the model says a digit, how often it is right."
 
 
-def _top_confusion(answer) -> str:
-    for matrix in (torch.tensor([[50, 2, 9], [1, 60, 0], [12, 3, 40]]), _confusion(1)):
+def _pair_case() -> torch.Tensor:
+    """Ten digits: the most frequent single mistake is a 5 taken for a 3 (61 times), but 4 and 9 are taken for
+    each other 85 times in all (40 + 45)."""
+    matrix = _confusion(1)
+    matrix[5, 3], matrix[4, 9], matrix[9, 4] = 61, 40, 45
+    return matrix
+
+
+def _two_digits(result) -> tuple[int, int]:
+    """The answer as two whole numbers; a set counts too (a set of one digit is that digit twice)."""
+    if isinstance(result, (set, frozenset)) and len(result) in (1, 2):
+        result = list(result) * (3 - len(result))
+    return whole_numbers(result, "the answer", 2)
+
+
+def _most_confused_pair(answer) -> str:
+    for matrix in (torch.tensor([[50, 9, 0], [1, 60, 6], [2, 5, 40]]), _pair_case()):
         n = len(matrix)
         result = call(answer, matrix, given=f"a {n}x{n} confusion matrix")
-        off_diagonal = matrix - torch.diag(matrix.diag())
-        row, column = divmod(int(off_diagonal.argmax()), n)
+        mistakes = matrix - torch.diag(matrix.diag())
+        both = mistakes + mistakes.t()
+        a, b = divmod(int(both.argmax()), n)
+        row, column = divmod(int(mistakes.argmax()), n)
         if is_one_number(result):
             single = number(result, "the answer")
             raise explain(single, [
-                (matrix[row, column], f"{single:g} is how many times that mistake happens: return where it is, the "
-                                      "pair (true digit, predicted digit)"),
-                (row * n + column, f"{single:g} is the position in the flattened matrix: turn it into the pair "
-                                   "(row, column)"),
-            ], "return a pair (true digit, predicted digit)")
-        got = whole_numbers(result, "the answer", 2)
-        if got == (row, column):
+                (both[a, b], f"{single:g} is how many times those two digits are taken for each other: return the "
+                             "two digits themselves"),
+                (mistakes[row, column], f"{single:g} is how many times the most frequent single mistake happens: "
+                                        "return the two digits most often taken for each other"),
+                (torch.tensor([a * n + b, b * n + a]), f"{single:g} is a position in the flattened matrix: turn it "
+                                                       "into a row and a column, the two digits"),
+            ], f"return the two digits, like (a, b); got one number, {single:g}",
+                same=lambda got, value: bool((torch.as_tensor(value) == got).any()))
+        got = _two_digits(result)
+        if sorted(got) == [a, b]:
             continue
+        if not all(0 <= digit < n for digit in got):
+            raise Wrong(f"{got} are not two digits of a {n}x{n} matrix: each should be between 0 and {n - 1}")
         if got[0] == got[1]:
             raise Wrong("that is on the diagonal, where the model is right: leave the diagonal out")
-        if got == (column, row):
-            raise Wrong("you have the pair backwards: the row is the true digit, the column the predicted one")
-        raise Wrong(f"{got} is not where the largest count off the diagonal is")
-    return "the largest count off the diagonal, read as (row, column): (true digit, predicted digit)."
+        if sorted(got) == sorted((row, column)):
+            raise Wrong(f"a {row} taken for a {column} is the most frequent single mistake, but count both "
+                        f"directions: add the times a {column} is taken for a {row}, and so for every pair")
+        raise Wrong(f"{got[0]} and {got[1]} are taken for each other {int(both[got])} times in all: another pair is "
+                    "taken for each other more often")
+    return "a mistake and its mirror across the diagonal, added: the two digits the model mixes up most."
 
 
-q1 = Exercise("q1", _most_confident_mistake, "three steps: each image's highest softmax probability and the digit it "
+q1 = Exercise("q1", _precision, "precision reads the matrix by its columns: a column holds every image the model "
+              "predicted as one digit, and the diagonal the ones it got right; divide, digit by digit, as the cell "
+              "above does with the rows.", "per_digit_precision")
+q2 = Exercise("q2", _most_confused_pair, "a 3 taken for a 5 sits at row 3, column 5, and a 5 taken for a 3 at row "
+              "5, column 3: add every count to its mirror image across the diagonal (notebook 3 showed how to swap "
+              "rows and columns), leave the diagonal out, then find the largest entry and turn its position into a "
+              "row and a column, as the cell above does for single mistakes.", "most_confused_pair")
+q3 = Exercise("q3", _most_confident_mistake, "three steps: each image's highest softmax probability and the digit it "
               "goes with (torch.max along dim=1 gives both); keep only the images where that digit is not the label; "
               "among those, the position of the largest probability.", "most_confident_mistake")
-q2 = Exercise("q2", _per_digit, "a row of the matrix holds all the images of one true digit, and the diagonal the "
-              "right answers: divide, digit by digit.", "per_digit_accuracy")
-q3 = Exercise("q3", _top_confusion, "the diagonal holds the right answers, so take it out of the race first, on a "
-              "copy, without changing the matrix you are given; then find the largest entry, and turn its position "
-              "into a row and a column.", "top_confusion")
