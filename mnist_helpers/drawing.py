@@ -112,7 +112,7 @@ def prepare_digit(drawing) -> torch.Tensor:
     """A drawing made into an MNIST-like image: a [1, 28, 28] float tensor in [0, 1], as ToTensor() gives.
 
     ``drawing``: a grey image of any size, ink bright on a dark background ([H, W] or [1, H, W]).
-    Crop to the ink, scale into a 20x20 box keeping proportions, brighten so the darkest ink is 1
+    Crop to the ink, scale into a 20x20 box keeping proportions, scale so the strongest ink is 1
     (as in MNIST), then centre the centre of mass in 28x28.
     """
     digit = fit_in_box(crop_to_ink(as_grey_image(drawing)))
