@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from mnist_helpers import MnistMLP, MnistModel, ensure_mnist, evaluate, get_test_loader
+from mnist_helpers import MnistCNN, MnistMLP, MnistModel, ensure_mnist, evaluate, get_test_loader
 from mnist_helpers.course.runner import run_series
 from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 
@@ -62,16 +62,19 @@ def epoch_times(settings: dict, data_root: Path) -> dict:
     torch.manual_seed(DEFAULT_SEED)
     model_a = MnistModel()
     model_b = copy.deepcopy(model_a)
-    runs = {"tutorial": [], "ours": [], "floor": [], "by_hand": [], "mlp": []}
+    runs = {"tutorial": [], "ours": [], "floor": [], "by_hand": [], "mlp": [], "cnn": []}
     for round_number in range(settings["repeats"]):
         runs["tutorial"].append(timed(pipelines.tutorial_epoch, model_a, *tutorial_loaders))
         runs["ours"].append(timed(pipelines.our_epoch, model_b, *our_loaders))
         if round_number == 0:
-            weight_gap = max((pa - pb).abs().max().item() for pa, pb in zip(model_a.parameters(), model_b.parameters()))
+            pairs = zip(model_a.parameters(), model_b.parameters(), strict=True)
+            weight_gap = max((pa - pb).abs().max().item() for pa, pb in pairs)
         runs["floor"].append(timed(pipelines.floor_epoch, MnistModel(), *our_loaders))
         runs["by_hand"].append(timed(pipelines.by_hand_epoch, MnistModel(), our_loaders[0]))
         runs["mlp"].append(timed(pipelines.our_epoch, MnistMLP(), *our_loaders))
-        say(f"round {round_number + 1}/{settings['repeats']}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in runs.items()))
+        runs["cnn"].append(timed(pipelines.cnn_epoch, MnistCNN(), *our_loaders))
+        say(f"round {round_number + 1}/{settings['repeats']}: "
+            + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in runs.items()))
     breakdown = pipelines.step_breakdown(MnistModel(), our_loaders[0])
     return {
         "setup_seconds": {"tutorial": tutorial_setup, "ours": our_setup},
@@ -97,7 +100,8 @@ def time_to_accuracy(settings: dict, data_root: Path) -> dict:
             seconds += timed(pipelines.our_epoch, model, train_loader, val_loader)
             accuracies.append(evaluate(model, test_loader)["val_acc"])
         runs.append(seconds)
-        say(f"time to {TARGET_ACCURACY:.0%} test accuracy, run {repeat + 1}: {seconds:.2f} s, test accuracy by epoch {accuracies}")
+        say(f"time to {TARGET_ACCURACY:.0%} test accuracy, run {repeat + 1}: {seconds:.2f} s, "
+            f"test accuracy by epoch {accuracies}")
     return {"target": TARGET_ACCURACY, "reached": accuracies[-1] >= TARGET_ACCURACY, "epochs": len(accuracies),
             "test_accuracy_by_epoch": accuracies, "seconds": summary(runs)}
 
@@ -140,7 +144,8 @@ def first_epoch(settings: dict, data_root: Path) -> dict:
     first use): every training notebook and CLI run pays it once.
     """
     say("timing the first epochs of a fresh process")
-    epochs = fresh_process(FIRST_EPOCH_CODE.format(size=settings["size"], val_size=settings["val_size"], data_root=str(data_root)))
+    epochs = fresh_process(FIRST_EPOCH_CODE.format(size=settings["size"], val_size=settings["val_size"],
+                                                   data_root=str(data_root)))
     dynamo = [fresh_process(DYNAMO_IMPORT_CODE) for _ in range(min(3, settings["repeats"]))]
     return {"first": epochs[0], "later": summary(epochs[1:]), "import_torch_dynamo": summary(dynamo)}
 
@@ -170,7 +175,8 @@ def peak_rss_mib(label: str, code: str) -> tuple[str, float]:
 
 def run_module_code(module: str, *args: str) -> str:
     """Python code that runs ``python -m module args`` inside the measured process."""
-    return f"import runpy; sys.argv = {[module, *args]!r}\nrunpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    return (f"import runpy; sys.argv = {[module, *args]!r}\n"
+            f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)")
 
 
 def peak_memory(settings: dict, data_root: Path, quick: bool) -> dict[str, float]:
@@ -178,7 +184,8 @@ def peak_memory(settings: dict, data_root: Path, quick: bool) -> dict[str, float
     epochs = ["--epochs", "1"] if quick else []  # the full run measures the CLI with its defaults
     jobs = [
         ("python -c 'import torch'", "import torch"),
-        ("python -m mnist_helpers train", run_module_code("mnist_helpers", "train", "--data-root", str(data_root), *epochs)),
+        ("python -m mnist_helpers train",
+         run_module_code("mnist_helpers", "train", "--data-root", str(data_root), *epochs)),
     ]
     if not quick:  # the quick run only shows that the measurement works
         jobs.insert(1, ("(a) tutorial pipeline, one epoch", run_module_code(
@@ -202,10 +209,13 @@ def series_times(settings: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes and one repetition, to check the benchmark runs")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds of epoch timings (default: 5, or 1 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes and one repetition, to check the benchmark runs")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="rounds of epoch timings (default: 5, or 1 with --quick)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for results.json and results.md (default: benchmarks/, or artifacts/benchmarks-quick/ with --quick)")
+                        help="folder for results.json and results.md "
+                             "(default: benchmarks/, or artifacts/benchmarks-quick/ with --quick)")
     parser.add_argument("--data-root", type=Path, default=None, help="data folder (default: $MNIST_DATA or data/)")
     args = parser.parse_args(argv)
     settings = dict(QUICK if args.quick else FULL)

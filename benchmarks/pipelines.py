@@ -77,6 +77,15 @@ def our_epoch(model: MnistModel, train_loader, val_loader) -> dict:
         return fit(1, LR, model, train_loader, val_loader)[0]
 
 
+def cnn_epoch(model, train_loader, val_loader) -> dict:
+    """(b) with ``MnistCNN``: one epoch of ``fit`` with the optimizer notebook 9 and the CLI train it with."""
+    from mnist_helpers.cli import MODEL_DEFAULTS
+
+    settings = MODEL_DEFAULTS["cnn"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fit(1, settings["lr"], model, train_loader, val_loader, opt_func=settings["opt_func"])[0]
+
+
 def floor_epoch(model: MnistModel, train_loader: FastLoader, val_loader: FastLoader) -> None:
     """(c) The arithmetic of an epoch with no per-batch cost: one step on all training images at once."""
     optimizer = torch.optim.SGD(model.parameters(), LR)
@@ -91,7 +100,8 @@ def floor_epoch(model: MnistModel, train_loader: FastLoader, val_loader: FastLoa
 def step_breakdown(model: MnistModel, train_loader: FastLoader) -> dict[str, float]:
     """Seconds spent in each part of ``fit``'s training step, summed over one epoch."""
     optimizer = torch.optim.SGD(model.parameters(), LR)
-    parts = dict.fromkeys(["take a batch", "forward + loss", "backward", "optimizer.step", "zero_grad", "record the loss"], 0.0)
+    parts = dict.fromkeys(
+        ["take a batch", "forward + loss", "backward", "optimizer.step", "zero_grad", "record the loss"], 0.0)
     train_losses = []
     batches = iter(train_loader)
     while True:
@@ -110,7 +120,7 @@ def step_breakdown(model: MnistModel, train_loader: FastLoader) -> dict[str, flo
         t5 = time.perf_counter()
         train_losses.append(loss.detach())
         t6 = time.perf_counter()
-        for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
+        for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True):
             parts[name] += seconds
     return parts
 
@@ -132,8 +142,9 @@ def by_hand_epoch(model: MnistModel, train_loader: FastLoader) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.pipelines",
-                                     description="Train the tutorial's pipeline for one epoch (to measure its process).")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.pipelines",
+        description="Train the tutorial's pipeline for one epoch (to measure its process).")
     parser.add_argument("pipeline", choices=["tutorial"])
     parser.add_argument("--size", type=int, default=TRAIN_SIZE, help="use only the first SIZE training images")
     parser.add_argument("--val-size", type=int, default=DEFAULT_VAL_SIZE)

@@ -16,7 +16,8 @@ TARGETS = [
     ("(a)/(b): ours faster than the tutorial per epoch", lambda r: r["ratios"]["tutorial_over_ours"], 50, True, "x"),
     ("(b)/(c): ours over the arithmetic floor", lambda r: r["ratios"]["ours_over_floor"], 5, False, "x"),
     ("notebook series, headless, two at a time", lambda r: r["series"]["total_seconds"], 20, False, " s"),
-    ("peak memory of `python -m mnist_helpers train`", lambda r: r["peak_rss_mib"]["python -m mnist_helpers train"], 1024, False, " MiB"),
+    ("peak memory of `python -m mnist_helpers train`",
+     lambda r: r["peak_rss_mib"]["python -m mnist_helpers train"], 1024, False, " MiB"),
 ]
 PIPELINES = {
     "tutorial": "(a) tutorial: torchvision `MNIST` + `ToTensor()` + `DataLoader`",
@@ -24,6 +25,7 @@ PIPELINES = {
     "floor": "(c) floor: one full-batch step + one validation pass",
     "by_hand": "(b) without autograd: same batches, gradients by hand",
     "mlp": "(b) with `MnistMLP` (784-256-10, notebook 8) instead of the linear model",
+    "cnn": "(b) with `MnistCNN` (two convolution layers, notebook 9), SGD with momentum",
 }
 START, END = "<!-- benchmark results: start -->", "<!-- benchmark results: end -->"
 
@@ -85,16 +87,18 @@ def render(results: dict) -> str:
     parts.append("### Targets\n\n" + table(["target", "measured", "limit", "result"], [
         [name, f"{value(results):.1f}{unit}", f"{'≥' if higher else '≤'} {limit}{unit}",
          "met" if row["met"] else "**missed**"]
-        for (name, value, limit, higher, unit), row in zip(TARGETS, results["targets"])
+        for (name, value, limit, higher, unit), row in zip(TARGETS, results["targets"], strict=True)
     ]))
 
     parts.append(
         f"### One epoch: {s['size'] - s['val_size']:,} training images in batches of 128, then "
         f"{s['val_size']:,} validation images (seconds; {plural(s['repeats'], 'round')})\n\n"
         + table(["pipeline", "median", "min", "max"],
-                [[PIPELINES[name], f"{t['median']:.3f}", f"{t['min']:.3f}", f"{t['max']:.3f}"] for name, t in epochs.items()])
-        + f"\n\nLoading before the first epoch: {results['setup_seconds']['tutorial']:.2f} s for the tutorial's dataset "
-        f"object, {results['setup_seconds']['ours']:.2f} s to decode all images into one tensor and split it. "
+                [[PIPELINES[name], f"{t['median']:.3f}", f"{t['min']:.3f}", f"{t['max']:.3f}"]
+                 for name, t in epochs.items()])
+        + f"\n\nLoading before the first epoch: {results['setup_seconds']['tutorial']:.2f} s "
+        f"for the tutorial's dataset object, {results['setup_seconds']['ours']:.2f} s "
+        f"to decode all images into one tensor and split it. "
         f"After their first epoch from the same initial weights, (a) and (b) differ by at most "
         f"{results['weights_max_difference_after_one_epoch']:.1e} in any weight: they do the same work."
     )
@@ -105,14 +109,16 @@ def render(results: dict) -> str:
     parts.append(
         f"### Where an epoch of (b)'s training goes ({steps} steps, one timed epoch)\n\n"
         + table(["part of the step", "ms per epoch", "µs per step", "share"],
-                [[name, f"{sec * 1e3:.0f}", f"{sec / steps * 1e6:.0f}", f"{sec / total:.0%}"] for name, sec in breakdown.items()])
+                [[name, f"{sec * 1e3:.0f}", f"{sec / steps * 1e6:.0f}", f"{sec / total:.0%}"]
+                 for name, sec in breakdown.items()])
     )
 
     reached = (f"reached after {accuracy['epochs']} epochs and {accuracy['seconds']['median']:.2f} s of training"
                if accuracy["reached"] else f"not reached in {accuracy['epochs']} epochs")
     parts.append(
         f"### Time to {accuracy['target']:.0%} test accuracy with the CLI's defaults\n\n"
-        f"SGD, learning rate 0.3, batch 128, seed 42: {reached} (median of {plural(len(accuracy['seconds']['runs']), 'run')}; "
+        f"SGD, learning rate 0.3, batch 128, seed 42: {reached} "
+        f"(median of {plural(len(accuracy['seconds']['runs']), 'run')}; "
         f"test passes not counted). Test accuracy after each epoch: "
         + ", ".join(f"{acc:.4f}" for acc in accuracy["test_accuracy_by_epoch"]) + "."
     )
@@ -122,13 +128,15 @@ def render(results: dict) -> str:
         "### The first epoch in a fresh process\n\n" + table(["", "seconds"], [
             ["first epoch of `fit` in a fresh process", f"{first['first']:.3f}"],
             ["later epochs (median of 3)", f"{first['later']['median']:.3f}"],
-            ["`import torch._dynamo` alone, after `import torch` (median)", f"{first['import_torch_dynamo']['median']:.3f}"],
+            ["`import torch._dynamo` alone, after `import torch` (median)",
+             f"{first['import_torch_dynamo']['median']:.3f}"],
         ])
         + "\n\nThe first `torch.optim` optimizer of a process imports `torch._dynamo`: PyTorch wraps the optimizers' "
         "methods to keep `torch.compile` out of them, and that wrapper imports the compiler on first use. Every "
         "training notebook and every CLI run pays it once. It stays: the series teaches `torch.optim.SGD`, and the "
         "ways around it (an optimizer written by hand, stubbing out a PyTorch module, or importing it in a background "
-        "thread, racing the notebook's own imports of PyTorch modules: imports from two threads at once can deadlock or meet a half-initialised module) are either not the lesson or not safe."
+        "thread, racing the notebook's own imports of PyTorch modules: imports from two threads at once can deadlock "
+        "or meet a half-initialised module) are either not the lesson or not safe."
     )
 
     parts.append("### Peak memory (resident set of the whole process)\n\n" + table(
@@ -136,9 +144,11 @@ def render(results: dict) -> str:
                              for name, mib in results["peak_rss_mib"].items()]))
 
     series = results["series"]
-    parts.append(f"### Notebook series, headless, {series['jobs']} at a time (seconds, kernel start included)\n\n" + table(
-        ["notebook", "seconds"],
-        [[f"`{name}`", f"{sec:.1f}"] for name, sec in series["notebooks"].items()] + [["**all (wall clock)**", f"**{series['total_seconds']:.1f}**"]]))
+    rows = [[f"`{name}`", f"{sec:.1f}"] for name, sec in series["notebooks"].items()]
+    rows.append(["**all (wall clock)**", f"**{series['total_seconds']:.1f}**"])
+    parts.append(
+        f"### Notebook series, headless, {series['jobs']} at a time (seconds, kernel start included)\n\n"
+        + table(["notebook", "seconds"], rows))
     return "\n\n".join(parts) + "\n"
 
 
@@ -146,7 +156,8 @@ def update_readme(readme: Path, report: str) -> None:
     """Replace the results section of ``readme`` (between its two markers) with ``report``."""
     text = readme.read_text()
     if START not in text or END not in text:
-        raise SystemExit(f"error: {readme} has lost its markers {START!r} and {END!r}; put them back around the results")
+        raise SystemExit(f"error: {readme} has lost its markers {START!r} and {END!r}; "
+                         "put them back around the results")
     head, rest = text.split(START, 1)
     write_text(readme, f"{head}{START}\n{report}{END}{rest.split(END, 1)[1]}")
 

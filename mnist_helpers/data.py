@@ -53,7 +53,8 @@ def split_indices(n: int, val_size: int, seed: int = DEFAULT_SEED) -> tuple[list
     """
     if not 1 <= val_size < n:
         raise ValueError(f"val_size must be between 1 and {n - 1}, got {val_size}")
-    train_part, val_part = random_split(range(n), [n - val_size, val_size], generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    train_part, val_part = random_split(range(n), [n - val_size, val_size], generator=generator)
     return list(train_part.indices), list(val_part.indices)
 
 
@@ -101,8 +102,9 @@ class FastLoader:
                 yield self.images.index_select(0, idx), self.labels.index_select(0, idx)
 
 
-def get_data_loaders(batch_size: int = DEFAULT_BATCH_SIZE, val_size: int = DEFAULT_VAL_SIZE, seed: int = DEFAULT_SEED,
-                     data_root: str | os.PathLike | None = None, dataset: str = "mnist") -> tuple[FastLoader, FastLoader]:
+def get_data_loaders(batch_size: int = DEFAULT_BATCH_SIZE, val_size: int = DEFAULT_VAL_SIZE,
+                     seed: int = DEFAULT_SEED, data_root: str | os.PathLike | None = None,
+                     dataset: str = "mnist") -> tuple[FastLoader, FastLoader]:
     """Training loader (shuffled, seeded) and validation loader, split from the 60,000 training images."""
     images, labels = load_mnist(train=True, data_root=data_root, dataset=dataset)
     train_idx, val_idx = (torch.tensor(i) for i in split_indices(len(labels), val_size, seed))

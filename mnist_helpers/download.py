@@ -53,7 +53,8 @@ DATASETS = {
         "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
         "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-    }, "FASHION_MNIST_MIRROR", "fashion-mnist.s3-website.eu-central-1.amazonaws.com", "/usr/share/datasets/fashion-mnist"),
+    }, "FASHION_MNIST_MIRROR", "fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+       system_folder="/usr/share/datasets/fashion-mnist"),
 }
 MNIST_SHA256 = DATASETS["mnist"].sha256
 

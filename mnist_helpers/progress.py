@@ -30,7 +30,9 @@ def live_progress_wanted(progress: bool | None = None) -> bool:
         return bool(progress)
     mode = os.environ.get("MNIST_PROGRESS", "auto").strip().lower() or "auto"
     if mode not in MODES:
-        raise ValueError(f"MNIST_PROGRESS must be one of {', '.join(MODES)}; got {mode!r}. Unset it for the default (auto).")
+        raise ValueError(
+            f"MNIST_PROGRESS must be one of {', '.join(MODES)}; got {mode!r}. Unset it for the default (auto)."
+        )
     if mode == "auto":
         return "ipykernel" in sys.modules and _in_kernel()
     return mode == "live"
@@ -93,7 +95,8 @@ class LiveProgress(NoProgress):
         return {
             "text/plain": text,
             "text/html": f'<div class="mnist-progress"><progress value="{done}" max="{self.epochs * self.batches}" '
-                         f'style="width: 20em; vertical-align: middle"></progress> <span>{html.escape(text)}</span></div>',
+                         f'style="width: 20em; vertical-align: middle"></progress> '
+                         f'<span>{html.escape(text)}</span></div>',
         }
 
 

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def quick_run(data_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("benchmark")
     readme_before = (ROOT / "benchmarks" / "README.md").read_text()
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out), "--data-root", str(data_root)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out),
+                           "--data-root", str(data_root)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (ROOT / "benchmarks" / "README.md").read_text() == readme_before  # --out: the README is left alone
     return json.loads((out / "results.json").read_text()), (out / "results.md").read_text(), proc
@@ -35,7 +35,7 @@ def test_tutorial_and_ours_do_the_same_work(quick_run):
 def test_ratios_and_targets_follow_from_the_timings(quick_run):
     results, _, _ = quick_run
     median = {name: t["median"] for name, t in results["epoch_seconds"].items()}
-    assert set(median) == {"tutorial", "ours", "floor", "by_hand", "mlp"}
+    assert set(median) == {"tutorial", "ours", "floor", "by_hand", "mlp", "cnn"}
     for times in results["epoch_seconds"].values():
         assert len(times["runs"]) == 1 and times["min"] <= times["median"] <= times["max"] and times["min"] > 0
     assert results["ratios"]["tutorial_over_ours"] == pytest.approx(median["tutorial"] / median["ours"])

@@ -55,7 +55,7 @@ def problems(name: str, shown: list[dict], stored: list) -> list[str]:
     if len(shown) != len(stored):
         return [f"{name}: JupyterLab shows {len(shown)} cells, the file has {len(stored)}"]
     found, count = [], 0
-    for index, (cell, original) in enumerate(zip(shown, stored)):
+    for index, (cell, original) in enumerate(zip(shown, stored, strict=True)):
         if original.cell_type != "code":
             continue
         count += 1
@@ -87,7 +87,8 @@ def run_and_check(page, lab, name: str, stored: list) -> list[str]:
         found = problems(name, run_notebook(page, lab, name), stored)
         if name == "05_train":  # the README's picture: live training progress and its curves, as a learner sees them
             page.set_viewport_size({"width": 1280, "height": 1150})
-            page.locator(".mnist-progress").last.evaluate("bar => bar.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+            page.locator(".mnist-progress").last.evaluate(
+                "bar => bar.closest('.jp-Cell').scrollIntoView({block: 'start'})")
             page.wait_for_timeout(500)
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "jupyterlab-05_train.png"))
@@ -111,10 +112,10 @@ def test_a_failing_cell_is_named(lab, page):
     """The checks above can fail: a notebook whose second cell raises is reported cell by cell."""
     cells = [nbformat.v4.new_code_cell("print('before')"), nbformat.v4.new_code_cell("1 / 0"),
              nbformat.v4.new_code_cell("print('after')")]
-    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}),
-                   lab.root / "notebooks" / "99_broken.ipynb")
+    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=metadata), lab.root / "notebooks" / "99_broken.ipynb")
     stored = [nbformat.v4.new_code_cell(c.source, outputs=[nbformat.v4.new_output("stream", text=t)] if t else [])
-              for c, t in zip(cells, ["before\n", "", "after\n"])]
+              for c, t in zip(cells, ["before\n", "", "after\n"], strict=True)]
     found = run_and_check(page, lab, "99_broken", stored)
     assert len(found) == 2, found
     assert found[0].startswith("99_broken, cell 1 ('1 / 0') raised") and "ZeroDivisionError" in found[0]

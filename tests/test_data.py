@@ -101,7 +101,8 @@ def test_missing_everything_says_what_was_tried_and_how_to_fix(tmp_path, monkeyp
 def test_mirror_missing_a_file(raw_files, mirror_env):
     root, mirror = mirror_env
     copy_raw(raw_files, mirror, ["train-images-idx3-ubyte"])
-    with pytest.raises(MnistDataError, match=r"train-labels-idx1-ubyte or train-labels-idx1-ubyte.gz is not in MNIST_MIRROR"):
+    with pytest.raises(MnistDataError,
+                       match=r"train-labels-idx1-ubyte or train-labels-idx1-ubyte.gz is not in MNIST_MIRROR"):
         ensure_mnist(root, download=False)
 
 
@@ -185,7 +186,8 @@ def test_fast_loader_equals_totensor_dataloader(data_root):
     dataset = MNIST(root=data_root, train=True, transform=ToTensor())
     _, val_idx = split_indices(60_000, 10_000, seed=42)
     reference = DataLoader(Subset(dataset, val_idx[:300]), batch_size=100)
-    for (ours, our_labels), (theirs, their_labels) in zip(val_loader, reference):
+    # zip stops after the reference's 3 batches: the first 300 validation images are compared.
+    for (ours, our_labels), (theirs, their_labels) in zip(val_loader, reference, strict=False):
         assert ours.dtype == theirs.dtype == torch.float32
         assert ours.shape == theirs.shape == (100, 1, 28, 28)
         assert torch.equal(ours, theirs)
@@ -227,7 +229,7 @@ def test_shuffling_is_seeded_and_changes_every_epoch(train_tensors):
         return [torch.cat([y for _, y in loader]) for _ in range(2)]
 
     first, second = epochs(1), epochs(1)
-    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
     assert not torch.equal(first[0], first[1])  # a new order each epoch
     assert torch.equal(first[0].sort().values, labels[:1000].sort().values)  # same images, reordered
     assert not torch.equal(epochs(2)[0], first[0])

@@ -71,7 +71,8 @@ def test_the_mlp_learns_with_the_same_fit(seeded, small_loaders):
     assert predict_image(image, model) == predictions(model, small_loaders[1])[0][0].item()
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine: the GPU path is tested where there is one")
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="no CUDA GPU on this machine: the GPU path is tested where there is one")
 def test_the_series_training_runs_on_cuda(data_root, capsys):
     from mnist_helpers import get_data_loaders, get_test_loader
 
@@ -82,7 +83,9 @@ def test_the_series_training_runs_on_cuda(data_root, capsys):
         model = MnistModel().to(name)
         start = time.perf_counter()
         history = fit(3, 0.3, model, train_loader, val_loader)
-        results[name] = (history[-1]["val_acc"], (time.perf_counter() - start) / 3, evaluate(model, get_test_loader(data_root=data_root)))
+        seconds_per_epoch = (time.perf_counter() - start) / 3
+        test = evaluate(model, get_test_loader(data_root=data_root))
+        results[name] = (history[-1]["val_acc"], seconds_per_epoch, test)
     with capsys.disabled():
         print(f"\nseconds per epoch: cpu {results['cpu'][1]:.3f}, cuda {results['cuda'][1]:.3f}")
     assert abs(results["cuda"][0] - results["cpu"][0]) < 0.005  # the same training, to floating-point differences

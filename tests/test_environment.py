@@ -53,7 +53,8 @@ def test_readme_quick_start_is_two_commands_that_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     snippet = re.search(r"python3 - <<'PY'\n(.*?)\nPY\n", ci, re.S)
     assert snippet, ".ci/run no longer reads the commands from the README with its Python snippet"
-    read = subprocess.run([sys.executable, "-c", snippet.group(1)], cwd=ROOT, capture_output=True, text=True, check=True)
+    read = subprocess.run([sys.executable, "-c", snippet.group(1)], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
     assert read.stdout.splitlines() == [setup, test]
 
 

@@ -26,7 +26,8 @@ def fashion_files(data_root):
 def no_sources(monkeypatch, tmp_path):
     """No mirror and no system package folder: only what a test puts in place."""
     monkeypatch.delenv("FASHION_MNIST_MIRROR", raising=False)
-    monkeypatch.setitem(DATASETS, "fashion-mnist", dataclasses.replace(FASHION, system_folder=str(tmp_path / "no-package")))
+    no_package = dataclasses.replace(FASHION, system_folder=str(tmp_path / "no-package"))
+    monkeypatch.setitem(DATASETS, "fashion-mnist", no_package)
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     return tmp_path / "data", mirror
@@ -107,7 +108,8 @@ def test_missing_everything_says_what_was_tried_and_how_to_fix(no_sources):
         ensure_dataset("fashion-mnist", root, download=False)
     message = str(err.value)
     assert message.startswith("FashionMNIST is not available")
-    assert "FASHION_MNIST_MIRROR is not set" in message and "does not exist (apt-get install dataset-fashion-mnist)" in message
+    assert "FASHION_MNIST_MIRROR is not set" in message
+    assert "does not exist (apt-get install dataset-fashion-mnist)" in message
     assert "export FASHION_MNIST_MIRROR=" in message
 
 

@@ -78,8 +78,8 @@ def test_two_notebooks_run_from_an_empty_folder(installed, data_root, tmp_path):
     env.update(MNIST_DATA=str(data_root), MNIST_PROGRESS="plain", HOME=str(tmp_path / "home"))
     for name in names:
         ran = subprocess.run([installed, "-m", "papermill", "--cwd", str(course), f"{name}.ipynb", f"{name}.out.ipynb",
-                              "-k", "python3", "--no-progress-bar"], cwd=course, env=env, capture_output=True, text=True,
-                             timeout=600)
+                              "-k", "python3", "--no-progress-bar"],
+                             cwd=course, env=env, capture_output=True, text=True, timeout=600)
         assert ran.returncode == 0, f"{name} failed:\n{ran.stderr[-3000:]}"
         nb = json.loads((course / f"{name}.out.ipynb").read_text())
         printed = "".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"

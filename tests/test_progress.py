@@ -35,7 +35,9 @@ def fake_display(monkeypatch):
     return handles
 
 
-@pytest.mark.parametrize("setting, expected", [("plain", False), ("live", True), ("auto", False), ("", False), (" LIVE ", True)])
+@pytest.mark.parametrize("setting, expected", [
+    ("plain", False), ("live", True), ("auto", False), ("", False), (" LIVE ", True),
+])
 def test_mnist_progress_setting(monkeypatch, setting, expected):
     monkeypatch.setenv("MNIST_PROGRESS", setting)
     assert live_progress_wanted() is expected  # auto: live only inside a Jupyter kernel, and pytest is not one

@@ -160,7 +160,10 @@ def test_the_default_build_folder_is_outside_the_notebooks(monkeypatch, tmp_path
 
 
 def test_every_notebook_of_the_series_has_its_headline_in_its_stored_outputs():
-    """The readiness table shows one result per notebook: each pattern must still find it in what the notebook prints."""
+    """The readiness table shows one result per notebook.
+
+    Each pattern must still find it in what the notebook prints.
+    """
     for path in runner.series():
         assert path.stem in runner.HEADLINES, f"{path.stem} has no headline pattern in runner.HEADLINES"
         assert runner.headline(path.name, nbformat.read(path, as_version=4)), f"{path.stem}: its headline is not found"
