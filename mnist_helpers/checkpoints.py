@@ -1,9 +1,10 @@
 """Saving a trained model to disk and loading it back, safely.
 
-A checkpoint is a plain dictionary saved with ``torch.save``: the model's
-``state_dict`` plus metadata (settings, metrics, library versions). Loading
-uses ``torch.load(weights_only=True)``, which refuses to run arbitrary pickled
-code, so a checkpoint from a stranger cannot execute anything on your machine.
+A checkpoint is a plain dictionary saved with ``torch.save``: which model it holds (its
+architecture and settings, such as the hidden size), the model's ``state_dict``, and metadata
+(settings, metrics, library versions). Loading uses ``torch.load(weights_only=True)``, which
+refuses to run arbitrary pickled code, so a checkpoint from a stranger cannot execute anything
+on your machine.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from pathlib import Path
 import torch
 
 from .files import atomic_write
-from .model import MnistMLP, MnistModel
+from .model import MODELS, ImageClassificationBase, MnistCNN, MnistMLP, MnistModel
 
 FORMAT = "mnist_helpers.checkpoint"
-VERSION = 1
+VERSION = 2  # 2: the checkpoint names its architecture; 1 (still loaded): recognised from the weights' names
 _PLAIN = (str, int, float, bool, type(None))
 
 
 class CheckpointError(ValueError):
-    """The file is not a checkpoint of an ``MnistModel``."""
+    """The file is not a checkpoint of one of the series' models, or its weights do not fit the model it names."""
 
 
 def check_metadata(value, name: str = "metadata") -> None:
@@ -45,34 +46,91 @@ def check_metadata(value, name: str = "metadata") -> None:
         )
 
 
+def architecture(model: torch.nn.Module) -> dict:
+    """Which model this is, with its settings: what ``load_checkpoint`` rebuilds it from.
+
+    For example ``{"architecture": "mlp", "hidden": 256}``.
+    """
+    if isinstance(model, MnistModel):
+        return {"architecture": "linear"}
+    if isinstance(model, MnistMLP):
+        return {"architecture": "mlp", "hidden": model.hidden.out_features}
+    if isinstance(model, MnistCNN):
+        return {"architecture": "cnn", "channels": [model.conv1.out_channels, model.conv2.out_channels]}
+    raise TypeError(f"save_checkpoint saves the series' models (MnistModel, MnistMLP, MnistCNN), not a "
+                    f"{type(model).__name__}: save its weights with torch.save(model.state_dict(), path)")
+
+
 def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata) -> Path:
-    """Save ``model``'s weights and ``metadata`` to ``path`` atomically; return the path.
+    """Save which model ``model`` is, its weights and ``metadata`` to ``path`` atomically; return the path.
 
     The file is written under a temporary name in the same folder, then renamed:
     if anything fails, a checkpoint already at ``path`` is left untouched.
     """
     check_metadata(metadata)
     metadata = dict(metadata, versions={"torch": str(torch.__version__), "python": platform.python_version()})
-    checkpoint = {"format": FORMAT, "version": VERSION, "state_dict": model.state_dict(), "metadata": metadata}
+    checkpoint = {"format": FORMAT, "version": VERSION, "model": architecture(model),
+                  "state_dict": model.state_dict(), "metadata": metadata}
     with atomic_write(path) as f:
         torch.save(checkpoint, f)
     return Path(path)
 
 
-def model_for(state_dict) -> MnistModel:
-    """An empty model of the architecture whose weights ``state_dict`` holds (a hidden layer or not)."""
-    hidden = state_dict.get("hidden.weight") if isinstance(state_dict, dict) else None
-    if isinstance(hidden, torch.Tensor) and hidden.ndim == 2:
-        return MnistMLP(hidden=hidden.shape[0])
+def model_from(spec, path: Path) -> ImageClassificationBase:
+    """An empty model of the architecture and settings a checkpoint names, or a clear error."""
+    name = spec.get("architecture") if isinstance(spec, dict) else None
+    if name not in MODELS:
+        raise CheckpointError(f"{path} names a model this version of mnist_helpers does not know ({spec!r}); "
+                              f"it knows {', '.join(MODELS)}")
+    settings = {key: value for key, value in spec.items() if key != "architecture"}
+    try:
+        return MODELS[name](**settings)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path} names the {name} model with settings that cannot build one: {err}") from None
+
+
+def model_for(state_dict) -> ImageClassificationBase:
+    """For a checkpoint that does not name its model (version 1, or a bare ``state_dict``): an empty
+    model of the architecture whose weights' names it holds, its settings read from their shapes."""
+    def shape(name):
+        tensor = state_dict.get(name) if isinstance(state_dict, dict) else None
+        return tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else ()
+
+    if len(shape("conv1.weight")) == 4 and len(shape("conv2.weight")) == 4:
+        return MnistCNN(channels=(shape("conv1.weight")[0], shape("conv2.weight")[0]))
+    if len(shape("hidden.weight")) == 2:
+        return MnistMLP(hidden=shape("hidden.weight")[0])
     return MnistModel()
 
 
-def load_checkpoint(path: str | os.PathLike) -> MnistModel:
+def describe(model: torch.nn.Module) -> str:
+    """``MnistMLP(hidden=256)``: the model's class and settings, for messages."""
+    settings = {key: value for key, value in architecture(model).items() if key != "architecture"}
+    return f"{type(model).__name__}({', '.join(f'{key}={value}' for key, value in settings.items())})"
+
+
+def check_weights_fit(state_dict, model: torch.nn.Module, path: Path) -> None:
+    """Refuse weights whose names or shapes are not those of ``model``, naming the first differences."""
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    found = {}
+    if isinstance(state_dict, dict):
+        found = {name: tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+                 for name, t in state_dict.items()}
+    if found == expected:
+        return
+    differences = [f"{name} is missing" for name in expected if name not in found]
+    differences += [f"{name} is not one of its weights" for name in found if name not in expected]
+    differences += [f"{name} is {found[name]}, not {shape}" for name, shape in expected.items()
+                    if name in found and found[name] != shape]
+    raise CheckpointError(f"{path} holds weights that do not fit {describe(model)}: {'; '.join(differences[:3])}")
+
+
+def load_checkpoint(path: str | os.PathLike) -> ImageClassificationBase:
     """A new model with the weights saved at ``path``; its ``.metadata`` holds the rest.
 
-    The model is an ``MnistModel``, or an ``MnistMLP`` if the weights are those of a hidden
-    layer (its size read from them). Also accepts a bare ``state_dict`` saved with
-    ``torch.save(model.state_dict(), path)``.
+    The model is the one the checkpoint names (``MnistModel``, ``MnistMLP`` or ``MnistCNN``, with
+    its settings). Older checkpoints, and a bare ``state_dict`` saved with
+    ``torch.save(model.state_dict(), path)``, are recognised from the names and shapes of their weights.
     """
     path = Path(path)
     if not path.is_file():
@@ -90,19 +148,15 @@ def load_checkpoint(path: str | os.PathLike) -> MnistModel:
         raise CheckpointError(f"{path} is not a PyTorch checkpoint, or it is damaged: {err}") from err
 
     if isinstance(loaded, dict) and loaded.get("format") == FORMAT:
-        state_dict, metadata = loaded.get("state_dict"), loaded.get("metadata", {})
+        state_dict, metadata, spec = loaded.get("state_dict"), loaded.get("metadata", {}), loaded.get("model")
     elif isinstance(loaded, dict) and all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        state_dict, metadata = loaded, {}
+        state_dict, metadata, spec = loaded, {}, None
     else:
-        raise CheckpointError(f"{path} is not an MnistModel checkpoint (found a {type(loaded).__name__})")
-
-    model = model_for(state_dict)
-    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
-    found = {}
-    if isinstance(state_dict, dict):
-        found = {name: tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__ for name, t in state_dict.items()}
-    if found != expected:
-        raise CheckpointError(f"{path} holds weights shaped {found}, but {type(model).__name__} needs {expected}")
+        raise CheckpointError(f"{path} is not a checkpoint of the series' models (found a {type(loaded).__name__})")
+    with torch.device("meta"):  # shapes only, no memory: the settings are checked against the weights first
+        model = model_from(spec, path) if spec is not None else model_for(state_dict)
+    check_weights_fit(state_dict, model, path)
+    model = model.to_empty(device="cpu")
     model.load_state_dict(state_dict)
     model.metadata = metadata
     return model

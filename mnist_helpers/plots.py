@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from .model import MnistModel
+
 
 def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, title: str | None = None,
                 names: list[str] | None = None) -> Figure:
@@ -26,7 +28,8 @@ def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, 
         else:
             pred = int(predictions[i])
             wrong = pred != label
-            ax.set_title(f"label {shown}\npred {names[pred] if names else pred}", fontsize=9, color="red" if wrong else "black")
+            ax.set_title(f"label {shown}\npred {names[pred] if names else pred}", fontsize=9,
+                         color="red" if wrong else "black")
             if wrong:
                 ax.add_patch(plt.Rectangle((-0.5, -0.5), 28, 28, fill=False, edgecolor="red", linewidth=3))
                 ax.axis("on")
@@ -94,7 +97,13 @@ def plot_confusion_matrix(matrix: torch.Tensor, title: str = "Confusion matrix")
 
 
 def plot_weights(model: torch.nn.Module, title: str = "What each output looks for") -> Figure:
-    """The learned weights of each digit's output as a 28x28 image (red: pushes up, blue: pushes down)."""
+    """The learned weights of each digit's output as a 28x28 image (red: pushes up, blue: pushes down).
+
+    Only for ``MnistModel``, whose single layer connects every pixel straight to each digit.
+    """
+    if not isinstance(model, MnistModel):
+        raise TypeError(f"plot_weights draws an MnistModel's weights, one 28x28 image per digit; "
+                        f"a {type(model).__name__} has no layer that links each pixel straight to a digit")
     weights = model.linear.weight.detach().cpu().reshape(10, 28, 28).numpy()
     limit = abs(weights).max()
     fig, axes = plt.subplots(2, 5, figsize=(10, 4.4))

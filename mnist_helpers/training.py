@@ -1,8 +1,10 @@
 """Training and judging a model: ``evaluate``, ``fit``, ``predict_image``.
 
 ``fit`` and ``evaluate`` are the original tutorial's generic loops: they call the model's own
-``training_step``, ``validation_step``, ``validation_epoch_end`` and ``epoch_end``. The checks
-and the progress bar sit in small functions of their own, so the loops read as the lesson.
+``training_step``, ``validation_step``, ``validation_epoch_end`` and ``epoch_end`` (written once,
+in ``ImageClassificationBase``, for every model of the series; the steps also check each batch's
+labels, from whatever loader). The checks and the progress bar sit in small functions of their
+own, so the loops read as the lesson.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ import pickle
 import pytest
 import torch
 
-from mnist_helpers import CheckpointError, MnistModel, evaluate, load_checkpoint, save_checkpoint
+from mnist_helpers import CheckpointError, MnistCNN, MnistMLP, MnistModel, evaluate, load_checkpoint, save_checkpoint
+from mnist_helpers.checkpoints import FORMAT, architecture
 
 
 class Payload:
@@ -18,7 +19,8 @@ class Payload:
 
 def test_round_trip_keeps_weights_metrics_and_metadata(seeded, small_loaders, tmp_path):
     model = MnistModel()
-    path = save_checkpoint(model, tmp_path / "model.pt", epochs=3, lr=0.5, metrics={"val_acc": 0.9}, history=[{"a": 1.0}])
+    path = save_checkpoint(model, tmp_path / "model.pt", epochs=3, lr=0.5, metrics={"val_acc": 0.9},
+                           history=[{"a": 1.0}])
     loaded = load_checkpoint(path)
     for name, tensor in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], tensor)
@@ -71,7 +73,7 @@ def test_foreign_pickle_is_refused_and_never_run(tmp_path, capfd):
 def test_wrong_shapes_are_refused(tmp_path):
     path = tmp_path / "big.pt"
     torch.save({"linear.weight": torch.zeros(10, 1024), "linear.bias": torch.zeros(10)}, path)
-    with pytest.raises(CheckpointError, match=r"MnistModel needs .*\(10, 784\)"):
+    with pytest.raises(CheckpointError, match=r"not fit MnistModel\(\): linear\.weight is \(10, 1024\), not \(10, 784"):
         load_checkpoint(path)
 
 
@@ -80,7 +82,74 @@ def test_other_files_are_refused_clearly(tmp_path):
     with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
         load_checkpoint(tmp_path / "notes.txt")
     torch.save([1, 2, 3], tmp_path / "list.pt")
-    with pytest.raises(CheckpointError, match="not an MnistModel checkpoint"):
+    with pytest.raises(CheckpointError, match="not a checkpoint of the series' models"):
         load_checkpoint(tmp_path / "list.pt")
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+# Every model of the series: the checkpoint names its architecture and settings, and loading rebuilds it.
+SERIES = [
+    (MnistModel, {}, {"architecture": "linear"}),
+    (MnistMLP, {"hidden": 32}, {"architecture": "mlp", "hidden": 32}),
+    (MnistCNN, {"channels": (4, 8)}, {"architecture": "cnn", "channels": [4, 8]}),
+]
+
+
+@pytest.mark.parametrize("model_class, settings, named", SERIES)
+def test_each_model_round_trips_with_its_architecture(seeded, tmp_path, model_class, settings, named):
+    model = model_class(**settings)
+    path = save_checkpoint(model, tmp_path / "model.pt", epochs=1)
+    assert torch.load(path, weights_only=True)["model"] == named
+    loaded = load_checkpoint(path)
+    assert type(loaded) is model_class and loaded.metadata["epochs"] == 1
+    assert loaded.state_dict().keys() == model.state_dict().keys()
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
+    images = torch.rand(3, 1, 28, 28)
+    assert torch.equal(loaded(images), model(images))
+
+
+@pytest.mark.parametrize("model_class, settings, named", SERIES)
+def test_checkpoints_written_before_they_named_their_model_still_load(seeded, tmp_path, model_class, settings, named):
+    """Version 1 (and bare state dicts): no architecture field, recognised from the weights' names and shapes."""
+    model = model_class(**settings)
+    metadata = {"epochs": 2, "versions": {"torch": str(torch.__version__)}}
+    torch.save({"format": FORMAT, "version": 1, "state_dict": model.state_dict(), "metadata": metadata},
+               tmp_path / "v1.pt")  # the layout save_checkpoint wrote before version 2
+    torch.save(model.state_dict(), tmp_path / "bare.pth")
+    for name in ("v1.pt", "bare.pth"):
+        loaded = load_checkpoint(tmp_path / name)
+        assert type(loaded) is model_class and architecture(loaded) == named
+        assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
+    assert load_checkpoint(tmp_path / "v1.pt").metadata == metadata
+
+
+def named_checkpoint(path, model, named) -> None:
+    """A checkpoint whose architecture field says ``named``, holding ``model``'s weights."""
+    torch.save({"format": FORMAT, "version": 2, "model": named, "state_dict": model.state_dict(), "metadata": {}}, path)
+
+
+@pytest.mark.parametrize("weights, named, message", [
+    (MnistModel(), {"architecture": "mlp", "hidden": 32},
+     r"holds weights that do not fit MnistMLP\(hidden=32\): hidden\.weight is missing"),
+    (MnistMLP(hidden=32), {"architecture": "mlp", "hidden": 64},
+     r"do not fit MnistMLP\(hidden=64\): hidden\.weight is \(32, 784\), not \(64, 784\)"),
+    (MnistCNN(channels=(4, 8)), {"architecture": "cnn", "channels": [8, 8]},
+     r"do not fit MnistCNN\(channels=\[8, 8\]\): conv1\.weight is \(4, 1, 5, 5\), not \(8, 1, 5, 5\)"),
+    (MnistMLP(hidden=32), {"architecture": "mlp", "hidden": 10**9},  # built without memory: refused, not allocated
+     r"do not fit MnistMLP\(hidden=1000000000\)"),
+    (MnistModel(), {"architecture": "resnet"}, r"names a model this version of mnist_helpers does not know"),
+    (MnistModel(), "linear", r"names a model this version of mnist_helpers does not know"),
+    (MnistMLP(hidden=32), {"architecture": "mlp", "hidden": "wide"}, r"names the mlp model with settings that cannot"),
+])
+def test_a_checkpoint_whose_weights_do_not_fit_its_model_is_refused_in_one_line(tmp_path, weights, named, message):
+    named_checkpoint(tmp_path / "model.pt", weights, named)
+    with pytest.raises(CheckpointError, match=message) as refused:
+        load_checkpoint(tmp_path / "model.pt")
+    assert "\n" not in str(refused.value)
+
+
+def test_only_the_series_models_are_saved(tmp_path):
+    with pytest.raises(TypeError, match=r"not a Sequential: save its weights with torch.save\(model.state_dict\(\)"):
+        save_checkpoint(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)), tmp_path / "m.pt")
+    assert not (tmp_path / "m.pt").exists()

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from mnist_helpers import MnistModel  # noqa: E402
+from mnist_helpers import MnistCNN, MnistMLP, MnistModel  # noqa: E402
 from mnist_helpers.plots import plot_confusion_matrix, plot_history, plot_label_counts, plot_weights, show_images  # noqa: E402
 
 
@@ -61,3 +61,11 @@ def test_weights_and_label_counts(seeded):
     assert [ax.get_title() for ax in fig.axes] == [f"digit {d}" for d in range(10)]
     fig = plot_label_counts({"train": torch.ones(10), "val": torch.ones(10) * 2})
     assert len(fig.axes[0].patches) == 20 and fig.axes[0].get_ylabel() == "number of images"
+
+
+@pytest.mark.parametrize("model_class", [MnistMLP, MnistCNN])
+def test_plot_weights_refuses_models_without_one_weight_image_per_digit(model_class):
+    with pytest.raises(TypeError, match=f"^plot_weights draws an MnistModel's weights, one 28x28 image per digit; "
+                                        f"a {model_class.__name__} has no layer"):
+        plot_weights(model_class())
+    assert plt.get_fignums() == []  # refused before drawing anything
