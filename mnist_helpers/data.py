@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import TensorDataset, random_split
 
 from .download import ensure_dataset, raw_folder
-from .model import NUM_CLASSES
+from .model import check_labels
 
 DEFAULT_SEED = 42  # the series' seed: same split, same batches, same numbers
 DEFAULT_VAL_SIZE = 10_000
@@ -56,17 +56,6 @@ def split_indices(n: int, val_size: int, seed: int = DEFAULT_SEED) -> tuple[list
     generator = torch.Generator().manual_seed(seed)
     train_part, val_part = random_split(range(n), [n - val_size, val_size], generator=generator)
     return list(train_part.indices), list(val_part.indices)
-
-
-def check_labels(images: torch.Tensor, labels: torch.Tensor) -> None:
-    """Refuse labels that are not one digit (int64, 0-9) per image: never train on wrong data."""
-    if len(images) != len(labels):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels: each image needs one label")
-    if labels.dtype != torch.int64 or (len(labels) and (labels.min() < 0 or labels.max() >= NUM_CLASSES)):
-        raise ValueError(
-            f"labels must be int64 digits 0-{NUM_CLASSES - 1}; got {labels.dtype} values "
-            f"from {labels.min().item()} to {labels.max().item()}"
-        )
 
 
 class FastLoader:

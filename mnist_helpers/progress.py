@@ -3,7 +3,7 @@
 In a notebook opened in JupyterLab, ``fit`` shows one output that updates as it trains: a
 progress bar, the epoch and batch, the running training loss and the last validation
 accuracy. Anywhere else (a script, the CLI, tests) there is no bar, only the plain line per
-epoch that ``MnistModel.epoch_end`` prints.
+epoch that ``ImageClassificationBase.epoch_end`` prints.
 
 Headless notebook runs (``python -m mnist_helpers notebooks``, papermill, nbval) set
 ``MNIST_PROGRESS=plain``, so stored notebooks hold only those plain lines: nothing that

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from mnist_helpers import load_checkpoint
-from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, build_parser, main
+from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, MODEL_DEFAULTS, build_parser, main
 
 
 @pytest.mark.parametrize("args, option", [
@@ -81,7 +81,8 @@ def test_help_shows_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for option in ("--epochs", "--lr", "--batch-size", "--val-size", "--seed", "--data-root", "--save", "--json"):
         assert option in text
-    assert f"(default: {DEFAULT_EPOCHS})" in text and f"(default: {DEFAULT_LR})" in text
+    assert f"(default: {DEFAULT_EPOCHS}; with --model cnn: 4)" in text and f"(default: {DEFAULT_LR}; with" in text
+    assert "cnn: 4) (default" not in text  # the model's own defaults, not argparse's "None"
     assert "(default: 128)" in text and "(default: 10000)" in text
 
 
@@ -106,6 +107,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           timeout=300, env=env)
 
 
+@pytest.mark.slow
 def test_defaults_reach_92_percent_test_accuracy(data_root):
     proc = run_cli("train", "--data-root", str(data_root), "--json")
     assert proc.returncode == 0, proc.stderr
@@ -135,6 +137,7 @@ def test_a_device_that_is_not_there_exits_2_naming_it(capsys):
     assert f"error: device '{missing}' is not available on this machine; available: " in err and "cpu" in err
 
 
+@pytest.mark.slow
 def test_the_mlp_reaches_975_percent(data_root, tmp_path):
     out = subprocess.run([sys.executable, "-m", "mnist_helpers", "train", "--model", "mlp", "--json",
                           "--data-root", str(data_root), "--save", str(tmp_path / "mlp.pt")],
@@ -145,3 +148,18 @@ def test_the_mlp_reaches_975_percent(data_root, tmp_path):
     assert "Training MnistMLP on mnist" in out.stderr
     loaded = load_checkpoint(tmp_path / "mlp.pt")
     assert type(loaded).__name__ == "MnistMLP" and loaded.hidden.out_features == 256
+
+
+@pytest.mark.slow
+def test_the_cnn_reaches_99_percent_with_its_defaults(data_root, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "mnist_helpers", "train", "--model", "cnn", "--json",
+                           "--data-root", str(data_root), "--save", str(tmp_path / "cnn.pt")],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    cnn = MODEL_DEFAULTS["cnn"]
+    assert (result["architecture"], result["epochs"], result["lr"]) == ("cnn", cnn["epochs"], cnn["lr"])
+    assert result["test_acc"] >= 0.99 and result["val_acc"] >= 0.985
+    assert "Training MnistCNN on mnist" in proc.stderr and proc.stderr.count("Epoch [") == cnn["epochs"]
+    loaded = load_checkpoint(tmp_path / "cnn.pt")
+    assert type(loaded).__name__ == "MnistCNN" and loaded.metadata["test_acc"] == result["test_acc"]
