@@ -21,6 +21,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_args):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # mkstemp makes the file readable by its owner only: give it the permissions the file had, or those
+    # of a file created the usual way, so that a class can still read a notebook or an edition.
+    os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
     try:
         with os.fdopen(fd, mode, **open_args) as f:
             yield f
@@ -30,6 +33,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_args):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: it is set straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def repository_root() -> Path | None:

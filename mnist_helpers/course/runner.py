@@ -53,7 +53,7 @@ HEADLINES = {
     "05_train": (r"better settings, after \d+ epochs: val_acc ([\d.]+)", "validation accuracy {}"),
     "06_test": (r"test:       loss [\d.]+, accuracy ([\d.]+)", "test accuracy {}"),
     "07_save_load": (r"after loading: +test accuracy ([\d.]+)", "reloaded: test accuracy {}"),
-    "08_beyond_linear": (r"hidden +[\d,]+ +([\d.]+)", "hidden layer: test accuracy {}"),
+    "08_beyond_linear": (r"(?m)^hidden layer +([\d.]+) +[\d.]+$", "hidden layer: test accuracy {}"),
 }
 
 
