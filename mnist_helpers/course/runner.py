@@ -54,6 +54,7 @@ HEADLINES = {
     "06_test": (r"test:       loss [\d.]+, accuracy ([\d.]+)", "test accuracy {}"),
     "07_save_load": (r"after loading: +test accuracy ([\d.]+)", "reloaded: test accuracy {}"),
     "08_beyond_linear": (r"(?m)^hidden layer +([\d.]+) +[\d.]+$", "hidden layer: test accuracy {}"),
+    "09_convolutions": (r"(?m)^CNN +([\d.]+%) +[\d.]+%$", "CNN: test accuracy {}"),
 }
 
 

@@ -1,0 +1,246 @@
+"""Notebook 9 (convolutions): the numbers its stored outputs show, the prose that quotes them, an overridden run.
+
+As for the other notebooks (test_notebooks.py, test_prose.py): the checks of the default results read
+the committed notebook's outputs, nbval re-executes it and proves that those outputs reproduce, and
+papermill runs the student edition once more with small overridden parameters.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from test_notebooks import NOTEBOOKS, execute, lesson_code, number, parameter_names, student_edition  # noqa: F401
+from test_notebooks import test_committed_notebook_is_clean as committed_notebook_is_clean
+from test_prose import Near, Quote, percent_text, prose
+
+from mnist_helpers.course.outputs import stdout_text
+from mnist_helpers.exercises.nb09 import SIZE_CASES
+
+NAME = "09_convolutions.ipynb"
+MODELS = ("linear model", "hidden layer", "CNN")
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return nbformat.read(NOTEBOOKS / NAME, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def text(nb):
+    return stdout_text(nb)
+
+
+def percents(line: str) -> list[float]:
+    """The percentages printed on one line, as fractions (99.12% is 0.9912)."""
+    return [float(x) / 100 for x in re.findall(r"([\d.]+)%", line)]
+
+
+def row(text: str, name: str, after: str) -> str:
+    """The line that starts with ``name`` in the table printed after the line starting with ``after``."""
+    table = text[text.index(after):]
+    return re.search(rf"(?m)^{re.escape(name)} .*$", table).group(0)
+
+
+def validation(text: str) -> dict[str, float]:
+    """Each MNIST model's validation accuracy, from the side-by-side table."""
+    return {name: percents(row(text, name, "model  "))[0] for name in MODELS}
+
+
+def shifted(text: str, after: str = "shifted by") -> dict[str, list[float]]:
+    """Each model's accuracy on the validation digits moved by 0, 1, ... pixels (the table printed after ``after``)."""
+    start = text.rindex(after) if after == "last" else text.index("shifted by")
+    if after == "last":
+        start = text.rindex("shifted by")
+    return {name: percents(row(text[start:], name, "shifted by")) for name in MODELS
+            if re.search(rf"(?m)^{re.escape(name)} ", text[start:].split("\n\n")[0].split("image:")[0])}
+
+
+def tests_table(text: str) -> dict[tuple[str, str], float]:
+    """The test accuracies: (model, dataset) -> fraction."""
+    result = {}
+    for name in MODELS:
+        values = re.search(rf"(?m)^{re.escape(name)} +([\d.]+)% +(?:([\d.]+)%|-)$", text[text.index("test accuracy"):])
+        result[name, "mnist"] = float(values.group(1)) / 100
+        if values.group(2):
+            result[name, "fashion-mnist"] = float(values.group(2)) / 100
+    return result
+
+
+def fashion_validation(text: str) -> dict[str, float]:
+    found = re.search(r"Fashion-MNIST: hidden layer ([\d.]+)%, CNN ([\d.]+)%", text)
+    return {"hidden layer": float(found.group(1)) / 100, "CNN": float(found.group(2)) / 100}
+
+
+# --- the numbers produced with the default parameters ---------------------------------------------
+
+
+def test_a_convolution_by_hand(text):
+    by_hand, conv2d = re.search(r"by hand ([-\d.]+), F\.conv2d ([-\d.]+)", text).groups()
+    assert by_hand == conv2d and abs(float(by_hand)) > 1  # the same sum, at a position on an edge
+    assert "feature map: (1, 1, 26, 26)" in text and "filters: (4, 1, 3, 3)  feature maps: (1, 4, 26, 26)" in text
+
+
+def test_padding_and_stride_follow_the_rule_of_exercise_9_1(text):
+    sizes = re.findall(r"padding (\d), stride (\d): feature maps \(1, 4, (\d+), (\d+)\)", text)
+    assert len(sizes) == 4
+    for padding, stride, rows, cols in sizes:
+        assert int(rows) == int(cols) == (28 + 2 * int(padding) - 3) // int(stride) + 1
+    assert (28, 3, 1, 2) in SIZE_CASES and (28, 3, 0, 2) in SIZE_CASES  # the exercise checks the cases shown
+    assert "after the filters and ReLU: (1, 4, 28, 28)" in text and "after 2x2 max pooling:      (1, 4, 14, 14)" in text
+
+
+def test_the_shapes_through_the_cnn_end_in_ten_scores(text):
+    shapes = re.findall(r"(?m)^[a-z0-9, ]+: +\((128(?:, \d+)*)\)$", text)
+    assert shapes[0] == "128, 1, 28, 28" and shapes[-1] == "128, 10" and len(shapes) == 7
+    flattened = re.search(r"flattened: +\(128, (\d+)\)", text).group(1)
+    channels, rows, cols = re.findall(r"max pooling: +\(128, (\d+), (\d+), (\d+)\)", text)[-1]
+    assert int(flattened) == int(channels) * int(rows) * int(cols)
+
+
+def test_the_parameters_add_up(text):
+    counts = [int(n.replace(",", "")) for n in re.findall(r"(?m)^(?:conv|norm|output)\w*\.\w+ +\([\d, ]+\) +([\d,]+)$",
+                                                            text)]
+    total = number(text, "in all")
+    assert counts and sum(counts) == total
+    assert number(text, r"\(the hidden layer:") == 203_530 and total < 203_530 / 5
+    assert re.search(rf"(?m)^CNN +{total:,} ", text)  # the side-by-side table counts the same model
+
+
+def test_the_cnn_passes_99_percent_on_the_test_set_in_under_a_minute(text):
+    val = validation(text)
+    assert 0.91 < val["linear model"] < val["hidden layer"] < val["CNN"]  # compared on the validation set
+    assert val["CNN"] >= 0.985
+    seconds = dict(zip(MODELS, (float(x) for x in re.findall(r"([\d.]+) s of training", text)), strict=True))
+    assert seconds["CNN"] <= 60  # stored from the development machine's CPU
+    test = tests_table(text)
+    assert test["CNN", "mnist"] >= 0.99 and test["hidden layer", "mnist"] >= 0.975 and test["linear model", "mnist"] >= 0.92
+    fashion = fashion_validation(text)
+    assert test["hidden layer", "fashion-mnist"] < test["CNN", "fashion-mnist"] < test["CNN", "mnist"]
+    pairs = [(test[name, "mnist"], val[name]) for name in MODELS]
+    pairs += [(test[name, "fashion-mnist"], fashion[name]) for name in fashion]
+    assert all(abs(t - v) <= 0.015 for t, v in pairs), pairs  # the validation sets were fair stand-ins
+    # Every model trains once: 10 epochs for the linear model and the hidden layer, and so on.
+    assert text.count("Epoch [") == 10 + 10 + 4 + 10 + 2
+
+
+def test_the_shift_experiment(text):
+    first = text.index("shifted by")
+    second = text.index("shifted by", first + 1)
+    before, after = text[first:second], text[second:]
+    table = {name: percents(row(after, name, "shifted by")) for name in MODELS}
+    assert percents(row(before, "hidden layer", "shifted by")) == table["hidden layer"]  # the same experiment again
+    assert not re.search(r"(?m)^CNN ", before[:before.index("image:")])  # the CNN joins the second table only
+    val = validation(text)
+    for name, accuracies in table.items():
+        assert len(accuracies) == 5 and accuracies[0] == pytest.approx(val[name], abs=1e-4)  # 0 px: the validation set
+        assert accuracies == sorted(accuracies, reverse=True)  # the further, the worse
+    assert table["CNN"][-1] > table["hidden layer"][-1] + 0.3  # the CNN holds up far better 4 pixels away
+    assert table["hidden layer"][-1] < 0.5  # while the hidden layer is wrong more often than right
+
+
+def test_fashion_mnist_class_by_class(text):
+    fashion = fashion_validation(text)
+    assert fashion["hidden layer"] < fashion["CNN"]
+    gains = re.findall(r"(?m)^([\w/ -]+?) +([\d.]+)% +([\d.]+)%$", text[text.index("class  "):text.index("test accuracy")])
+    assert len(gains) == 3
+    differences = [float(cnn) - float(mlp) for _, mlp, cnn in gains]
+    assert differences == sorted(differences, reverse=True) and differences[-1] > 0  # the largest gains, in order
+
+
+def test_the_drawing_pad_reads_the_first_test_digit(nb, text):
+    pads = [o["data"]["text/plain"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if "Drawing pad" in o.get("data", {}).get("text/plain", "")]
+    assert pads == ["Drawing pad: the model reads 7 (100%)"] * 2  # the CNN, then the linear model, on the same strokes
+    readings = {name: re.search(rf"(?m)^{name} +(\d) \(([\d.]+)\) +(\d) \(([\d.]+)\)$", text).groups()
+                for name in MODELS}
+    assert all(prepared == "7" for prepared, _, _, _ in readings.values())  # the first test image is a 7
+    assert all(unprepared != "7" for _, _, unprepared, _ in readings.values())  # without the preparation, no model
+
+
+def test_the_exercises_are_answered(text):
+    assert text.count("Correct") == 3 and "Not yet" not in text
+
+
+def test_the_test_sets_are_measured_once_after_every_choice():
+    """Everything is trained and compared on validation sets first; one cell then measures the five models on the
+    test sets; the drawing pad, after it, is the only other cell that reads a test image."""
+    code = lesson_code(NAME)
+    touches = [i for i, c in enumerate(code) if any(t in c for t in ("get_test_loader", "train=False", "test_"))]
+    measuring = [i for i in touches if "evaluate(" in code[i]]
+    assert len(measuring) == 1
+    trainings = [i for i, c in enumerate(code) if re.search(r"\btrain\(|\bfit\(", c)]
+    assert max(trainings) < measuring[0] == touches[0]
+    assert len(touches) == 2 and "DrawingPad" in code[touches[1]]
+
+
+def test_the_notebook_is_clean_and_has_its_parameters():
+    committed_notebook_is_clean(NAME)
+    assert {"data_root", "seed", "cnn_epochs", "fashion_epochs", "max_shift", "device"} <= parameter_names(NAME)
+
+
+# --- the prose quotes the stored outputs --------------------------------------------------------
+
+NB = NAME.removesuffix(".ipynb")
+
+QUOTES = [
+    Quote(NB, r"in all +([\d,]+) ", "`MnistCNN` has {} parameters"),
+    Quote(NB, r"\(the hidden layer: ([\d,]+)\)", "the hidden layer's {}"),
+    Quote(NB, r"(?m)^hidden layer +([\d.]+%) +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+%\nimage:",
+          "the hidden layer falls from {} "),
+    Quote(NB, r"(?m)^hidden layer +[\d.]+% +[\d.]+% +([\d.]+%) +[\d.]+% +[\d.]+%\nimage:", "to {} when"),
+    Quote(NB, r"(?m)^hidden layer +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +([\d.]+%)\nimage:", "and to {} at 4 pixels"),
+    Quote(NB, r"(?m)^linear model +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +([\d.]+%)\nhidden layer +[\d.]+% +[\d.]+% "
+              r"+[\d.]+% +[\d.]+% +[\d.]+%\nimage:", "the linear model ends at {}"),
+    Quote(NB, r"(?m)^CNN +[\d,]+ +([\d.]+%) ", "The CNN is right {} of the time on the validation set"),
+    Quote(NB, r"(?m)^hidden layer +[\d,]+ +([\d.]+%) ", "against {} for the hidden layer"),
+    Quote(NB, r"(?m)^linear model +[\d,]+ +([\d.]+%) ", "and {} for the linear model"),
+    Quote(NB, r"(?m)^CNN +[\d.]+% +[\d.]+% +([\d.]+%) +[\d.]+% +[\d.]+%$", "moved by 2 pixels it is still right {}"),
+    Quote(NB, r"(?m)^CNN +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +([\d.]+%)$", "and by 4 pixels {} (the hidden layer"),
+    Quote(NB, r"Fashion-MNIST: hidden layer [\d.]+%, CNN ([\d.]+%)", "the CNN is right {} of the time"),
+    Quote(NB, r"Fashion-MNIST: hidden layer ([\d.]+%), CNN", "against the hidden layer's {}"),
+    Quote(NB, r"(?m)^CNN +([\d.]+%) +[\d.]+%$", "On MNIST's test set the CNN is right {} of the time"),
+    Quote(NB, r"(?m)^hidden layer +([\d.]+%) +[\d.]+%$", "the hidden layer {} and"),
+    Quote(NB, r"(?m)^linear model +([\d.]+%) +-$", "the linear model {};"),
+    Quote(NB, r"(?m)^CNN +[\d.]+% +([\d.]+%)$", "on Fashion-MNIST's, the CNN {} against"),
+    Quote(NB, r"(?m)^hidden layer +[\d.]+% +([\d.]+%)$", "against {}. "),
+    Near(NB, r"(?m)^CNN +([\d.]+)% +[\d.]+%$", "over 99% on MNIST's test set", 99.25, 0.25),
+]
+
+
+@pytest.mark.parametrize("quote", QUOTES, ids=lambda q: q.prose[:40])
+def test_prose_quotes_the_stored_output(quote, nb):
+    assert quote.problem(nb) is None, quote.problem(nb)
+
+
+def test_the_claims_computed_from_the_tables(nb, text):
+    """What the prose says the numbers imply: fewer parameters, fewer mistakes, the class that gains most."""
+    words = prose(nb)
+    total, mlp = number(text, "in all"), number(text, r"\(the hidden layer:")
+    assert f"{round(mlp / total)} times fewer" in words
+    val = validation(text)
+    ratio = (1 - val["CNN"]) / (1 - val["hidden layer"])
+    assert "about a third as many mistakes as the hidden layer" in words and 0.25 < ratio < 0.42
+    best = re.search(r"(?m)^class .*\n(\S[\w/ -]*?) +[\d.]+% +[\d.]+%$", text).group(1)
+    assert f"{percent_text(best)} gain the most" in words
+    assert "Every test figure is within 1 point of its validation figure" in words
+    test, fashion = tests_table(text), fashion_validation(text)
+    pairs = [(test[n, "mnist"], val[n]) for n in MODELS] + [(test[n, "fashion-mnist"], fashion[n]) for n in fashion]
+    assert all(abs(t - v) <= 0.01 for t, v in pairs), pairs
+
+
+# --- overridden parameters: the student edition, run with papermill ------------------------------
+
+OVERRIDES = {"epochs": 1, "hidden": 32, "cnn_epochs": 1, "final_lr": None, "fashion_epochs": 1, "max_shift": 2}
+
+
+@pytest.mark.slow
+def test_the_student_edition_runs_with_overridden_parameters(student_edition, tmp_path):  # noqa: F811
+    assert set(OVERRIDES) <= parameter_names(NAME)
+    text = execute(NAME, tmp_path, source=student_edition, **OVERRIDES)
+    assert len(re.findall(r"Epoch \[\d\]", text)) == 5  # five models, one epoch each, no last epoch
+    assert re.search(r"(?m)^hidden layer +25,450 ", text)  # 784-32-10
+    assert re.search(r"(?m)^shifted by +0 px +1 px +2 px$", text)
+    assert validation(text)["CNN"] > 0.95  # one epoch of the CNN already beats notebook 8's hidden layer
+    assert "computing on: cpu" in text or "computing on: cuda" in text or "computing on: mps" in text
