@@ -150,6 +150,7 @@ READ_CELLS = """notebook => [...notebook.querySelectorAll('.jp-Cell')].map(cell 
           .map(o => o.textContent).join(''),
   images: [...cell.querySelectorAll('.jp-OutputArea-output img')].map(i => i.complete && i.naturalWidth > 0),
   bars: [...cell.querySelectorAll('.mnist-progress progress')].map(p => [p.value, p.max]),
+  pads: [...cell.querySelectorAll('.mnist-pad')].map(pad => pad.dataset.guess || ''),
 }))"""
 
 

@@ -9,6 +9,7 @@ notebook goes to artifacts/browser/.
 
 import contextlib
 import os
+import re
 
 import nbformat
 import pytest
@@ -65,7 +66,15 @@ def problems(name: str, shown: list[dict], stored: list) -> list[str]:
         if cell["prompt"].strip() != f"[{count}]:":
             found.append(f"{where}: shows {cell['prompt'].strip()!r}, expected [{count}]: (every cell run, in order)")
             continue
-        figures = sum("image/png" in o.get("data", {}) for o in original.outputs)
+        # A drawing pad is stored as its static figure (headless runs) and shows live in JupyterLab:
+        # there it must show the stored guess, read by the model from the same drawing.
+        pads = [re.match(r"Drawing pad: the model reads (\d)", str(o.get("data", {}).get("text/plain", "")))
+                for o in original.outputs]
+        stored_guesses = [pad.group(1) for pad in pads if pad]
+        if cell["pads"] != stored_guesses:
+            found.append(f"{where}: the live drawing pads guess {cell['pads']}, stored: {stored_guesses}")
+        pads = stored_guesses
+        figures = sum("image/png" in o.get("data", {}) for o in original.outputs) - len(pads)
         if len(cell["images"]) != figures or not all(cell["images"]):
             found.append(f"{where}: {sum(cell['images'])} figures rendered, the stored notebook has {figures}")
         printed = "".join(o.text for o in original.outputs if o.output_type == "stream" and o.name == "stdout")

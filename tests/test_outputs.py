@@ -89,6 +89,10 @@ def test_the_tolerance_is_absolute_up_to_one_and_relative_above():
     assert difference("0.9783", "0.9883") > 4 * TOLERANCE
     assert line_difference("accuracy 0.9783", "accuracy 0.9883")[1] == "0.9783 became 0.9883"
     assert line_difference("accuracy 0.9783", "accuracy 0.9788") == (pytest.approx(5e-4), None)
+    # A percentage is the fraction it stands for: the same noise, the same full point.
+    assert line_difference("shifted 31.96% right", "shifted 31.78% right") == (pytest.approx(1.8e-3), None)
+    assert line_difference("accuracy 97.83%", "accuracy 98.83%")[1] == "97.83 became 98.83"
+    assert line_difference("a loss of 31.96 then", "a loss of 31.78 then")[1] == "31.96 became 31.78"
 
 
 NBVAL_CASES = [  # (what the committed notebook shows, what the code prints now, what nbval must say)

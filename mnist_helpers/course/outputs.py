@@ -111,12 +111,16 @@ def is_decimal(number: str) -> bool:
     return "." in number or "e" in number.lower()
 
 
-def difference(stored: str, fresh: str) -> float:
+def difference(stored: str, fresh: str, percent: bool = False) -> float:
     """How far apart two printed decimals are: as such up to 1, relative to their size above 1.
 
-    0.9783 and 0.9788 give 5e-04; 52.4 and 52.6 give 3.8e-03. A difference up to ``TOLERANCE`` is noise.
+    0.9783 and 0.9788 give 5e-04; 52.4 and 52.6 give 3.8e-03. A percentage (``percent``) is
+    the fraction it stands for: 97.83% and 97.88% give 5e-04, like 0.9783 and 0.9788. A
+    difference up to ``TOLERANCE`` is noise.
     """
     a, b = float(stored.replace(",", "")), float(fresh.replace(",", ""))
+    if percent:
+        a, b = a / 100, b / 100
     return abs(a - b) / max(1.0, abs(a), abs(b))
 
 
@@ -135,8 +139,11 @@ def line_difference(stored: str, fresh: str) -> tuple[float, str | None]:
         elif was != now:
             if not (is_decimal(was) and is_decimal(now)):
                 return largest, f"{was} became {now}"
-            largest = max(largest, difference(was, now))
-            if difference(was, now) > TOLERANCE:
+            percent = index + 1 < min(len(old), len(new)) and old[index + 1].startswith("%") \
+                and new[index + 1].startswith("%")
+            gap = difference(was, now, percent)
+            largest = max(largest, gap)
+            if gap > TOLERANCE:
                 return largest, f"{was} became {now}"
     if len(old) != len(new):
         return largest, f"{' '.join(stored.split())!r} became {' '.join(fresh.split())!r}"
