@@ -58,3 +58,13 @@ def copy_raw(raw_files, dest: Path, names=None) -> None:
 @pytest.fixture()
 def seeded():
     torch.manual_seed(0)
+
+
+SLOW_MODULES = {"test_browser", "test_pad_browser", "test_site"}  # JupyterLab or a website in Chromium
+
+
+def pytest_collection_modifyitems(items):
+    """The browser tests are slow as a whole: the quick subset (-m "not slow") leaves them out."""
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
