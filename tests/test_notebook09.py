@@ -12,8 +12,7 @@ import re
 import nbformat
 import pytest
 from test_notebooks import NOTEBOOKS, execute, lesson_code, number, parameter_names, student_edition  # noqa: F401
-from test_notebooks import test_committed_notebook_is_clean as committed_notebook_is_clean
-from test_prose import Near, Quote, percent_text, prose
+from test_prose import Near, Quote, prose
 
 from mnist_helpers.course.outputs import stdout_text
 from mnist_helpers.exercises.nb09 import SIZE_CASES
@@ -48,16 +47,7 @@ def validation(text: str) -> dict[str, float]:
     return {name: percents(row(text, name, "model  "))[0] for name in MODELS}
 
 
-def shifted(text: str, after: str = "shifted by") -> dict[str, list[float]]:
-    """Each model's accuracy on the validation digits moved by 0, 1, ... pixels (the table printed after ``after``)."""
-    start = text.rindex(after) if after == "last" else text.index("shifted by")
-    if after == "last":
-        start = text.rindex("shifted by")
-    return {name: percents(row(text[start:], name, "shifted by")) for name in MODELS
-            if re.search(rf"(?m)^{re.escape(name)} ", text[start:].split("\n\n")[0].split("image:")[0])}
-
-
-def tests_table(text: str) -> dict[tuple[str, str], float]:
+def measured_on_test_sets(text: str) -> dict[tuple[str, str], float]:
     """The test accuracies: (model, dataset) -> fraction."""
     result = {}
     for name in MODELS:
@@ -92,7 +82,7 @@ def test_padding_and_stride_follow_the_rule_of_exercise_9_1(text):
 
 
 def test_the_shapes_through_the_cnn_end_in_ten_scores(text):
-    shapes = re.findall(r"(?m)^[a-z0-9, ]+: +\((128(?:, \d+)*)\)$", text)
+    shapes = re.findall(r"(?m)^[\w, ]+: +\((128(?:, \d+)*)\)$", text)
     assert shapes[0] == "128, 1, 28, 28" and shapes[-1] == "128, 10" and len(shapes) == 7
     flattened = re.search(r"flattened: +\(128, (\d+)\)", text).group(1)
     channels, rows, cols = re.findall(r"max pooling: +\(128, (\d+), (\d+), (\d+)\)", text)[-1]
@@ -102,7 +92,7 @@ def test_the_shapes_through_the_cnn_end_in_ten_scores(text):
 def test_the_parameters_add_up(text):
     counts = [int(n.replace(",", "")) for n in re.findall(r"(?m)^(?:conv|norm|output)\w*\.\w+ +\([\d, ]+\) +([\d,]+)$",
                                                             text)]
-    total = number(text, "in all")
+    total = int(number(text, "in all"))
     assert counts and sum(counts) == total
     assert number(text, r"\(the hidden layer:") == 203_530 and total < 203_530 / 5
     assert re.search(rf"(?m)^CNN +{total:,} ", text)  # the side-by-side table counts the same model
@@ -114,49 +104,57 @@ def test_the_cnn_passes_99_percent_on_the_test_set_in_under_a_minute(text):
     assert val["CNN"] >= 0.985
     seconds = dict(zip(MODELS, (float(x) for x in re.findall(r"([\d.]+) s of training", text)), strict=True))
     assert seconds["CNN"] <= 60  # stored from the development machine's CPU
-    test = tests_table(text)
-    assert test["CNN", "mnist"] >= 0.99 and test["hidden layer", "mnist"] >= 0.975 and test["linear model", "mnist"] >= 0.92
+    test = measured_on_test_sets(text)
+    assert test["CNN", "mnist"] >= 0.99  # the target of this notebook
+    assert test["hidden layer", "mnist"] >= 0.975 and test["linear model", "mnist"] >= 0.92  # notebook 8's
     fashion = fashion_validation(text)
     assert test["hidden layer", "fashion-mnist"] < test["CNN", "fashion-mnist"] < test["CNN", "mnist"]
     pairs = [(test[name, "mnist"], val[name]) for name in MODELS]
     pairs += [(test[name, "fashion-mnist"], fashion[name]) for name in fashion]
     assert all(abs(t - v) <= 0.015 for t, v in pairs), pairs  # the validation sets were fair stand-ins
-    # Every model trains once: 10 epochs for the linear model and the hidden layer, and so on.
-    assert text.count("Epoch [") == 10 + 10 + 4 + 10 + 2
+    # Each model trains once: the linear model and the hidden layer as in notebook 8, the CNN for 2 epochs and a
+    # last one, then both models on Fashion-MNIST for 1 epoch and a last one.
+    assert text.count("Epoch [") == 10 + 10 + 3 + 2 + 2
+
+
+def moved(text: str) -> list[dict[str, tuple[float, float]]]:
+    """Each shift experiment's accuracies, not moved and moved by 2 pixels: one dict per experiment."""
+    experiments = []
+    for name, still, two in re.findall(r"(?m)^(linear model|hidden layer|CNN) +not moved: ([\d.]+)% +"
+                                       r"moved by 2 pixels: ([\d.]+)%$", text):
+        if name == "linear model":  # each experiment starts with it
+            experiments.append({})
+        experiments[-1][name] = (float(still) / 100, float(two) / 100)
+    return experiments
 
 
 def test_the_shift_experiment(text):
-    first = text.index("shifted by")
-    second = text.index("shifted by", first + 1)
-    before, after = text[first:second], text[second:]
-    table = {name: percents(row(after, name, "shifted by")) for name in MODELS}
-    assert percents(row(before, "hidden layer", "shifted by")) == table["hidden layer"]  # the same experiment again
-    assert not re.search(r"(?m)^CNN ", before[:before.index("image:")])  # the CNN joins the second table only
+    first, second = moved(text)
+    assert list(first) == ["linear model", "hidden layer"] and list(second) == list(MODELS)  # the CNN joins later
+    assert all(first[name] == second[name] for name in first)  # the same experiment again
     val = validation(text)
-    for name, accuracies in table.items():
-        assert len(accuracies) == 5 and accuracies[0] == pytest.approx(val[name], abs=1e-4)  # 0 px: the validation set
-        assert accuracies == sorted(accuracies, reverse=True)  # the further, the worse
-    assert table["CNN"][-1] > table["hidden layer"][-1] + 0.3  # the CNN holds up far better 4 pixels away
-    assert table["hidden layer"][-1] < 0.5  # while the hidden layer is wrong more often than right
+    for name, (still, two) in second.items():
+        assert still == pytest.approx(val[name], abs=1e-4)  # not moved: the validation set itself
+        assert two < still
+    assert second["CNN"][1] > 0.95 > 0.85 > second["hidden layer"][1] > second["linear model"][1]
+    drops = {name: still - two for name, (still, two) in second.items()}
+    assert drops["CNN"] < drops["hidden layer"] / 5  # the CNN holds up far better
 
 
 def test_fashion_mnist_class_by_class(text):
     fashion = fashion_validation(text)
-    assert fashion["hidden layer"] < fashion["CNN"]
-    gains = re.findall(r"(?m)^([\w/ -]+?) +([\d.]+)% +([\d.]+)%$", text[text.index("class  "):text.index("test accuracy")])
-    assert len(gains) == 3
-    differences = [float(cnn) - float(mlp) for _, mlp, cnn in gains]
-    assert differences == sorted(differences, reverse=True) and differences[-1] > 0  # the largest gains, in order
+    assert 0.8 < fashion["hidden layer"] < fashion["CNN"]
+    assert re.search(r"the CNN gains the most on: (T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|"
+                     r"Ankle boot)\n", text)
 
 
 def test_the_drawing_pad_reads_the_first_test_digit(nb, text):
     pads = [o["data"]["text/plain"] for c in nb.cells if c.cell_type == "code" for o in c.outputs
             if "Drawing pad" in o.get("data", {}).get("text/plain", "")]
     assert pads == ["Drawing pad: the model reads 7 (100%)"] * 2  # the CNN, then the linear model, on the same strokes
-    readings = {name: re.search(rf"(?m)^{name} +(\d) \(([\d.]+)\) +(\d) \(([\d.]+)\)$", text).groups()
-                for name in MODELS}
-    assert all(prepared == "7" for prepared, _, _, _ in readings.values())  # the first test image is a 7
-    assert all(unprepared != "7" for _, _, unprepared, _ in readings.values())  # without the preparation, no model
+    readings = {name: re.search(rf"(?m)^{name} +(\d) +(\d)$", text).groups() for name in MODELS}
+    assert all(prepared == "7" for prepared, _ in readings.values())  # the first test image is a 7
+    assert all(shrunk != "7" for _, shrunk in readings.values())  # only shrunk, no model reads it
 
 
 def test_the_exercises_are_answered(text):
@@ -175,37 +173,42 @@ def test_the_test_sets_are_measured_once_after_every_choice():
     assert len(touches) == 2 and "DrawingPad" in code[touches[1]]
 
 
-def test_the_notebook_is_clean_and_has_its_parameters():
-    committed_notebook_is_clean(NAME)
-    assert {"data_root", "seed", "cnn_epochs", "fashion_epochs", "max_shift", "device"} <= parameter_names(NAME)
+def test_the_parameters_cell_holds_what_a_reader_may_change():
+    wanted = {"data_root", "seed", "cnn_epochs", "last_epoch", "fashion_lr", "fashion_epochs", "max_shift", "device"}
+    assert wanted <= parameter_names(NAME)
 
 
 # --- the prose quotes the stored outputs --------------------------------------------------------
 
 NB = NAME.removesuffix(".ipynb")
 
+# The first shift experiment: the linear model's line, then the hidden layer's, before the convolution by hand.
+FIRST_LINEAR = r"(?m)^linear model +not moved: {} +moved by 2 pixels: {}\nhidden layer .*\nimage:"
+FIRST_HIDDEN = r"(?m)^hidden layer +not moved: {} +moved by 2 pixels: {}\nimage:"
+GROUP, PLAIN = r"([\d.]+%)", r"[\d.]+%"
+
+
 QUOTES = [
+    Quote(NB, FIRST_HIDDEN.format(GROUP, PLAIN), "the hidden layer falls from {} to"),
+    Quote(NB, FIRST_HIDDEN.format(PLAIN, GROUP), "to {}, and the linear model"),
+    Quote(NB, FIRST_LINEAR.format(GROUP, PLAIN), "the linear model from {} to"),
+    Quote(NB, FIRST_LINEAR.format(PLAIN, GROUP), "to {}; the chart"),
     Quote(NB, r"in all +([\d,]+) ", "`MnistCNN` has {} parameters"),
-    Quote(NB, r"\(the hidden layer: ([\d,]+)\)", "the hidden layer's {}"),
-    Quote(NB, r"(?m)^hidden layer +([\d.]+%) +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+%\nimage:",
-          "the hidden layer falls from {} "),
-    Quote(NB, r"(?m)^hidden layer +[\d.]+% +[\d.]+% +([\d.]+%) +[\d.]+% +[\d.]+%\nimage:", "to {} when"),
-    Quote(NB, r"(?m)^hidden layer +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +([\d.]+%)\nimage:", "and to {} at 4 pixels"),
-    Quote(NB, r"(?m)^linear model +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +([\d.]+%)\nhidden layer +[\d.]+% +[\d.]+% "
-              r"+[\d.]+% +[\d.]+% +[\d.]+%\nimage:", "the linear model ends at {}"),
+    Quote(NB, r"\(the hidden layer: ([\d,]+)\)", "than the hidden layer's {}:"),
     Quote(NB, r"(?m)^CNN +[\d,]+ +([\d.]+%) ", "The CNN is right {} of the time on the validation set"),
     Quote(NB, r"(?m)^hidden layer +[\d,]+ +([\d.]+%) ", "against {} for the hidden layer"),
     Quote(NB, r"(?m)^linear model +[\d,]+ +([\d.]+%) ", "and {} for the linear model"),
-    Quote(NB, r"(?m)^CNN +[\d.]+% +[\d.]+% +([\d.]+%) +[\d.]+% +[\d.]+%$", "moved by 2 pixels it is still right {}"),
-    Quote(NB, r"(?m)^CNN +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +([\d.]+%)$", "and by 4 pixels {} (the hidden layer"),
-    Quote(NB, r"Fashion-MNIST: hidden layer [\d.]+%, CNN ([\d.]+%)", "the CNN is right {} of the time"),
-    Quote(NB, r"Fashion-MNIST: hidden layer ([\d.]+%), CNN", "against the hidden layer's {}"),
+    Quote(NB, r"(?m)^CNN +not moved: [\d.]+% +moved by 2 pixels: ([\d.]+%)$", "moved by 2 pixels it is still right {}"),
+    Quote(NB, r"(?m)^hidden layer +not moved: [\d.]+% +moved by 2 pixels: ([\d.]+%)\nCNN ", "(the hidden layer: {})"),
+    Quote(NB, r"Fashion-MNIST: hidden layer [\d.]+%, CNN ([\d.]+%)", "the CNN reaches {} on the validation set"),
+    Quote(NB, r"Fashion-MNIST: hidden layer ([\d.]+%), CNN", "against the hidden layer's {}."),
+    Quote(NB, r"the CNN gains the most on: (.+)\n", "the most on {},"),
     Quote(NB, r"(?m)^CNN +([\d.]+%) +[\d.]+%$", "On MNIST's test set the CNN is right {} of the time"),
-    Quote(NB, r"(?m)^hidden layer +([\d.]+%) +[\d.]+%$", "the hidden layer {} and"),
+    Quote(NB, r"(?m)^hidden layer +([\d.]+%) +[\d.]+%$", "the hidden layer {} and the linear model"),
     Quote(NB, r"(?m)^linear model +([\d.]+%) +-$", "the linear model {};"),
     Quote(NB, r"(?m)^CNN +[\d.]+% +([\d.]+%)$", "on Fashion-MNIST's, the CNN {} against"),
-    Quote(NB, r"(?m)^hidden layer +[\d.]+% +([\d.]+%)$", "against {}. "),
-    Near(NB, r"(?m)^CNN +([\d.]+)% +[\d.]+%$", "over 99% on MNIST's test set", 99.25, 0.25),
+    Quote(NB, r"(?m)^hidden layer +[\d.]+% +([\d.]+%)$", "against {}. Every test figure"),
+    Near(NB, r"(?m)^CNN +([\d.]+)% +[\d.]+%$", "over 99% on MNIST's test set", 99.5, 0.5),
 ]
 
 
@@ -215,24 +218,27 @@ def test_prose_quotes_the_stored_output(quote, nb):
 
 
 def test_the_claims_computed_from_the_tables(nb, text):
-    """What the prose says the numbers imply: fewer parameters, fewer mistakes, the class that gains most."""
+    """What the prose says the numbers imply (fewer parameters, fewer mistakes, test figures near validation), and
+    notebook 8's Fashion-MNIST figure as notebook 8 prints it."""
     words = prose(nb)
-    total, mlp = number(text, "in all"), number(text, r"\(the hidden layer:")
+    total, mlp = int(number(text, "in all")), int(number(text, r"\(the hidden layer:"))
     assert f"{round(mlp / total)} times fewer" in words
     val = validation(text)
     ratio = (1 - val["CNN"]) / (1 - val["hidden layer"])
-    assert "about a third as many mistakes as the hidden layer" in words and 0.25 < ratio < 0.42
-    best = re.search(r"(?m)^class .*\n(\S[\w/ -]*?) +[\d.]+% +[\d.]+%$", text).group(1)
-    assert f"{percent_text(best)} gain the most" in words
+    assert "fewer than half as many mistakes as the hidden layer" in words and ratio < 0.5
     assert "Every test figure is within 1 point of its validation figure" in words
-    test, fashion = tests_table(text), fashion_validation(text)
+    notebook8 = stdout_text(nbformat.read(NOTEBOOKS / "08_beyond_linear.ipynb", as_version=4))
+    fashion8 = float(re.search(r"Fashion-MNIST: linear model [\d.]+, hidden layer ([\d.]+)", notebook8).group(1))
+    assert f"notebook 8's, trained for 10 epochs, reached {fashion8:.2%} on the validation set, still below" in words
+    assert fashion8 < fashion_validation(text)["CNN"]
+    test, fashion = measured_on_test_sets(text), fashion_validation(text)
     pairs = [(test[n, "mnist"], val[n]) for n in MODELS] + [(test[n, "fashion-mnist"], fashion[n]) for n in fashion]
     assert all(abs(t - v) <= 0.01 for t, v in pairs), pairs
 
 
 # --- overridden parameters: the student edition, run with papermill ------------------------------
 
-OVERRIDES = {"epochs": 1, "hidden": 32, "cnn_epochs": 1, "final_lr": None, "fashion_epochs": 1, "max_shift": 2}
+OVERRIDES = {"epochs": 1, "hidden": 32, "cnn_epochs": 1, "last_epoch": False, "fashion_epochs": 1, "max_shift": 2}
 
 
 @pytest.mark.slow
@@ -241,6 +247,6 @@ def test_the_student_edition_runs_with_overridden_parameters(student_edition, tm
     text = execute(NAME, tmp_path, source=student_edition, **OVERRIDES)
     assert len(re.findall(r"Epoch \[\d\]", text)) == 5  # five models, one epoch each, no last epoch
     assert re.search(r"(?m)^hidden layer +25,450 ", text)  # 784-32-10
-    assert re.search(r"(?m)^shifted by +0 px +1 px +2 px$", text)
+    assert len(moved(text)) == 2  # the moved digits: at most 2 pixels, so the 2-pixel column is still there
     assert validation(text)["CNN"] > 0.95  # one epoch of the CNN already beats notebook 8's hidden layer
     assert "computing on: cpu" in text or "computing on: cuda" in text or "computing on: mps" in text
