@@ -20,7 +20,7 @@ from mnist_helpers import exercises
 from mnist_helpers.exercises import Exercise, Stopped, Wrong, is_stub, nb01, nb03, nb04, nb05, nb07
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-MODULES = [f"nb0{n}" for n in range(1, 9)]
+MODULES = [f"nb0{n}" for n in range(1, 10)]
 
 
 # --- what the tables share -----------------------------------------------------------------------
@@ -86,7 +86,7 @@ def test_every_exercise_has_three_right_answers_and_wrong_ones_with_their_own_me
             assert len(words) == len(set(words)), f"{name}.{q}: two wrong answers expect the same words"
             assert len(table.RIGHT[q]) >= 3 and len(words) >= 3, f"{name}.{q}"
             counts[f"{name}.{q}"] = (len(table.RIGHT[q]), len(words))
-    assert len(counts) == 24
+    assert len(counts) == 27
 
 
 # --- one line, whatever the answer does ------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_a_real_kernel_stopped_during_a_check_shows_one_line_and_keeps_working()
 def solutions() -> dict[str, list[str]]:
     """Each exercise's reference solution lines ("nb04.q2": [...]), read from the notebooks' solution cells."""
     found = {}
-    for path in sorted(NOTEBOOKS.glob("0[1-8]_*.ipynb")):
+    for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
         cells = [c for c in json.loads(path.read_text())["cells"] if "solution" in c["metadata"].get("tags", [])]
         for number, cell in enumerate(cells, 1):
             lines, inside = [], False
@@ -329,7 +329,7 @@ def test_hint_prints_one_hint(capsys):
 
 
 def test_each_check_names_the_answer_its_notebook_checks():
-    for path in sorted(NOTEBOOKS.glob("0[1-8]_*.ipynb")):
+    for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
         checks = checks_of(f"nb{path.name[:2]}")
         for cell in json.loads(path.read_text())["cells"]:
             if "check" in cell["metadata"].get("tags", []):
@@ -346,7 +346,7 @@ def test_the_notebooks_reference_functions_are_correct():
     import torch.nn.functional as F
     from torch import nn
 
-    for path in sorted(NOTEBOOKS.glob("0[1-8]_*.ipynb")):
+    for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
         checks, namespace = checks_of(f"nb{path.name[:2]}"), {"torch": torch, "F": F, "nn": nn}
         cells = [c for c in json.loads(path.read_text())["cells"] if "solution" in c["metadata"].get("tags", [])]
         for q, cell in zip(("q1", "q2", "q3"), cells, strict=True):
