@@ -136,6 +136,15 @@ def figure_alt(source: str, settings: dict[str, object], helpers: dict[str, str]
 # -- The pages -----------------------------------------------------------------------------------
 
 
+def prose_alt(cells) -> str | None:
+    """What a figure drawn by the notebook's own code is about: the first sentence of the prose above it."""
+    for cell in reversed(cells):
+        if cell.cell_type == "markdown":
+            text = " ".join(re.sub(r"[#*`_]|\[([^\]]*)\]\([^)]*\)", r"\1", cell.source).split())
+            return "A figure for: " + re.split(r"(?<=[.:!?])\s", text, maxsplit=1)[0] if text else None
+    return None
+
+
 def notebook_page(nb, name: str, solutions: bool = True, helpers: dict[str, str] | None = None):
     """The notebook as its page shows it, and the figures it could not describe (cell indices).
 
@@ -144,7 +153,7 @@ def notebook_page(nb, name: str, solutions: bool = True, helpers: dict[str, str]
     """
     nb = student_notebook(nb, name) if not solutions else copy.deepcopy(nb)
     helpers = helper_descriptions() if helpers is None else helpers
-    undescribed = []
+    undescribed, pads = [], []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -154,12 +163,23 @@ def notebook_page(nb, name: str, solutions: bool = True, helpers: dict[str, str]
             mystnb.update(code_prompt_show="Show a solution", code_prompt_hide="Hide the solution")
         if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
             settings = literal_settings(c for c in nb.cells[:index + 1] if c.cell_type == "code")
-            alt = figure_alt(cell.source, settings, helpers)
+            pad = next((o["data"]["text/plain"] for o in cell.outputs
+                        if str(o.get("data", {}).get("text/plain", "")).startswith("Drawing pad:")), None)
+            if pad:
+                alt = (f"{pad}: the drawing, the 28x28 image the model received and its ten probabilities, as the "
+                       "notebook stored them")
+                pads.append(index)
+            else:
+                alt = figure_alt(cell.source, settings, helpers) or prose_alt(nb.cells[:index])
             if alt is None:
                 undescribed.append(index)
             mystnb["image"] = {"alt": alt or f"A figure drawn by the code of cell {index}"}
         if mystnb:
             cell.metadata["mystnb"] = mystnb
+    for index in reversed(pads):  # one line under each pad: here it is a picture
+        nb.cells.insert(index + 1, nbformat.v4.new_markdown_cell(
+            "*On this page the drawing pad is the picture the notebook stored: to draw on it, run the notebook "
+            "in Jupyter.*"))
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(
         f"**Run it yourself:** [download this notebook](path:_student/{name}.ipynb) (the student "
         "edition: the exercises without their answers), put it in the `notebooks/` folder of the course's "
