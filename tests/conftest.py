@@ -1,5 +1,6 @@
 """Shared fixtures: the real MNIST files, and small slices of them for fast tests."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -68,3 +69,21 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.stem in SLOW_MODULES:  # nbval's cells have a path too, and no module
             item.add_marker(pytest.mark.slow)
+
+
+NO_BROWSER = ("no Chromium or Chrome found ($MNIST_CHROMIUM, chromium, chromium-browser, google-chrome on the PATH, "
+              "or Playwright's own): install one (Debian/Ubuntu: apt-get install chromium; elsewhere: "
+              ".venv/bin/python -m playwright install chromium) to run the browser tests")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """The browser of the browser tests: skipped, saying how to install one, where there is none."""
+    from lab_session import find_chromium
+
+    found = find_chromium()
+    if found is None:
+        if os.environ.get("MNIST_REQUIRE_BROWSER"):  # CI: a missing browser is a failure, never a silent skip
+            pytest.fail(NO_BROWSER + " (MNIST_REQUIRE_BROWSER is set)")
+        pytest.skip(NO_BROWSER)
+    return found

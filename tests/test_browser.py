@@ -8,7 +8,6 @@ notebook goes to artifacts/browser/.
 """
 
 import contextlib
-import os
 import re
 
 import nbformat
@@ -19,20 +18,6 @@ from mnist_helpers.course.outputs import sanitized, text_difference
 
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "artifacts" / "browser"
-NO_BROWSER = ("no Chromium or Chrome found ($MNIST_CHROMIUM, chromium, chromium-browser, google-chrome on the PATH, "
-              "or Playwright's own): install one (Debian/Ubuntu: apt-get install chromium; elsewhere: "
-              ".venv/bin/python -m playwright install chromium) to run the browser tests")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    found = find_chromium()
-    if found is None:
-        if os.environ.get("MNIST_REQUIRE_BROWSER"):  # CI: a missing browser is a failure, never a silent skip
-            pytest.fail(NO_BROWSER + " (MNIST_REQUIRE_BROWSER is set)")
-        pytest.skip(NO_BROWSER)
-    return found
-
 
 @pytest.fixture(scope="module")
 def lab(chromium, data_root):
@@ -166,7 +151,6 @@ def test_a_learner_answers_an_exercise_in_the_student_edition(lab, page):
 
 def test_browser_search_order(monkeypatch, tmp_path):
     """$MNIST_CHROMIUM first, then a browser on the PATH (not Ubuntu's snap stub), else None."""
-    from lab_session import find_chromium
 
     fake = tmp_path / "bin"
     fake.mkdir()

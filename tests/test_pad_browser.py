@@ -11,12 +11,11 @@ A picture of the pad, with a small "7" drawn in its corner, goes to artifacts/br
 
 import contextlib
 import math
-import os
 
 import nbformat
 import pytest
-from lab_session import CHROMIUM_ARGS, find_chromium, run_notebook, running_jupyterlab, screenshot, wait_for
-from test_browser import ARTIFACTS, NO_BROWSER
+from lab_session import CHROMIUM_ARGS, run_notebook, running_jupyterlab, screenshot, wait_for
+from test_browser import ARTIFACTS
 
 pytestmark = pytest.mark.slow  # a browser, a JupyterLab and a training
 
@@ -40,16 +39,6 @@ REPORT = 'print("guess:", pad.guess, "image:", None if pad.guess is None else li
 ONE = [(0.5, 0.15 + 0.07 * i) for i in range(11)]  # top to bottom, as fractions of the pad
 SEVEN = [(0.12, 0.12), (0.42, 0.12), (0.36, 0.25), (0.3, 0.38), (0.25, 0.5)]  # small, in the top-left corner
 LOOP = [(0.5 + 0.22 * math.sin(a), 0.5 - 0.32 * math.cos(a)) for a in (k * 2 * math.pi / 36 for k in range(37))]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    found = find_chromium()
-    if found is None:
-        if os.environ.get("MNIST_REQUIRE_BROWSER"):  # CI: a missing browser is a failure, never a silent skip
-            pytest.fail(NO_BROWSER + " (MNIST_REQUIRE_BROWSER is set)")
-        pytest.skip(NO_BROWSER)
-    return found
 
 
 @pytest.fixture(scope="module")

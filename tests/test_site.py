@@ -13,7 +13,6 @@ import functools
 import hashlib
 import html.parser
 import http.server
-import os
 import re
 import shutil
 import threading
@@ -22,8 +21,7 @@ from urllib.parse import urldefrag, urljoin
 
 import nbformat
 import pytest
-from lab_session import CHROMIUM_ARGS, ROOT, find_chromium
-from test_browser import NO_BROWSER
+from lab_session import CHROMIUM_ARGS, ROOT
 from test_student import solution_lines
 
 from mnist_helpers.course import site as site_builder
@@ -256,16 +254,6 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
 
 
 # -- In a browser -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    found = find_chromium()
-    if found is None:
-        if os.environ.get("MNIST_REQUIRE_BROWSER"):  # CI: a missing browser is a failure, never a silent skip
-            pytest.fail(NO_BROWSER + " (MNIST_REQUIRE_BROWSER is set)")
-        pytest.skip(NO_BROWSER)
-    return found
 
 
 @contextlib.contextmanager
