@@ -15,6 +15,7 @@ after mnist_helpers/course/sanitize.cfg. Two additions to nbval, both through it
 """
 
 import os
+import re
 
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
@@ -63,3 +64,23 @@ def pytest_collect_file(file_path, parent):
     """nbval collects each notebook (with --nbval); ours replaces its collector by ``Notebook``."""
     collected = yield
     return [Notebook.from_parent(parent, path=file_path) if type(node) is IPyNbFile else node for node in collected]
+
+
+def pytest_collection_modifyitems(items):
+    """How the two workers share the suite: longest work first.
+
+    pytest-xdist's ``--dist loadscope`` keeps each test module, and each notebook's cells under
+    nbval, on one worker (a module's fixtures are built once; a notebook's cells share one kernel),
+    and hands these units out in the order of the items. The units that run notebooks go first (the
+    browser series, then nbval's notebooks, the longest first), then the other slow tests, then the
+    quick ones, which fill in at the end.
+    """
+
+    def order(indexed) -> tuple:
+        index, item = indexed
+        notebook = re.match(r"(\d\d)_", item.path.name)
+        if item.path.name == "test_browser.py" or notebook:
+            return 0, -int(notebook.group(1)) if notebook else -100, index
+        return 1 if item.get_closest_marker("slow") else 2, 0, index
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=order)]

@@ -61,22 +61,12 @@ def seeded():
     torch.manual_seed(0)
 
 
-SLOW_MODULES = {"test_browser", "test_pad_browser", "test_site"}  # JupyterLab or a website in Chromium
-
-
-def pytest_collection_modifyitems(items):
-    """The browser tests are slow as a whole: the quick subset (-m "not slow") leaves them out."""
-    for item in items:
-        if item.path.stem in SLOW_MODULES:  # nbval's cells have a path too, and no module
-            item.add_marker(pytest.mark.slow)
-
-
 NO_BROWSER = ("no Chromium or Chrome found ($MNIST_CHROMIUM, chromium, chromium-browser, google-chrome on the PATH, "
               "or Playwright's own): install one (Debian/Ubuntu: apt-get install chromium; elsewhere: "
               ".venv/bin/python -m playwright install chromium) to run the browser tests")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium():
     """The browser of the browser tests: skipped, saying how to install one, where there is none."""
     from lab_session import find_chromium

@@ -103,7 +103,9 @@ def running_jupyterlab(data_root: Path, startup_timeout: float = 120):
             path = home / "settings" / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
-        env = {k: v for k, v in os.environ.items() if k not in ("MNIST_PROGRESS", "MPLBACKEND", "OMP_NUM_THREADS")}
+        # Live progress bars and the inline backend, as a learner has them; OMP_NUM_THREADS stays as the
+        # suite set it (conftest.py): a kernel using every core while another worker trains runs 4x slower.
+        env = {k: v for k, v in os.environ.items() if k not in ("MNIST_PROGRESS", "MPLBACKEND")}
         env.update(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "share"),
                    JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
                    JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))

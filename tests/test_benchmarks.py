@@ -12,6 +12,8 @@ from benchmarks.report import END, START, update_readme
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.slow  # the benchmark: trainings, a notebook, timed subprocesses
+
 
 @pytest.fixture(scope="module")
 def quick_run(data_root, tmp_path_factory):

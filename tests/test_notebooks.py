@@ -2,8 +2,9 @@
 
 The checks of the default results read the committed notebooks' outputs: nbval (run by the
 same pytest command, see pyproject.toml) re-executes every committed notebook and proves that
-those outputs reproduce. papermill runs each notebook once more with small overridden
-parameters, to prove that the parameters cell works.
+those outputs reproduce. The browser test (tests/test_browser.py) runs each notebook's student
+edition once more in JupyterLab, with small parameters injected by papermill, and checks what it
+prints with ``check_small_run``: the parameters cell works, and the student edition runs.
 """
 
 import ast
@@ -12,7 +13,6 @@ import re
 from pathlib import Path
 
 import nbformat
-import papermill
 import pytest
 
 from mnist_helpers.course.outputs import stdout_text
@@ -22,32 +22,6 @@ SERIES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_explore.ipynb", "02_split.ipynb", "03_model.ipynb", "04_softmax_cross_entropy.ipynb",
             "05_train.ipynb", "06_test.ipynb", "07_save_load.ipynb", "08_beyond_linear.ipynb",
             "09_convolutions.ipynb"]
-
-
-def execute(name: str, out_dir: Path, source: Path = NOTEBOOKS, **parameters) -> str:
-    """Run ``source/name`` with papermill from notebooks/ (so its relative paths work); return what it printed.
-
-    Also checks what every run must show: as many figures as the committed notebook, no stderr, and
-    in the student edition every exercise check saying it is not answered yet.
-    """
-    output = out_dir / name
-    papermill.execute_notebook(source / name, output, parameters=parameters, cwd=str(NOTEBOOKS),
-                               kernel_name="python3", progress_bar=False)
-    nb = nbformat.read(output, as_version=4)
-    stored = nbformat.read(NOTEBOOKS / name, as_version=4)
-    assert figures(nb) == figures(stored), f"{name}: {figures(nb)} figures shown, {figures(stored)} stored"
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert not [o for c in code for o in c.outputs if o.get("name") == "stderr" or o.output_type == "error"]
-    if source != NOTEBOOKS:
-        checks = [c for c in code if "check" in c.metadata.get("tags", [])]
-        verdicts = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
-        assert len(checks) >= 3 and all(v.startswith("Not answered yet") for v in verdicts), verdicts
-    return stdout_text(nb)
-
-
-def figures(nb) -> int:
-    """How many images the notebook's outputs show."""
-    return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
 def number(text: str, pattern: str) -> float:
@@ -179,7 +153,7 @@ OVERRIDES = {
     "06_test.ipynb": {"epochs": 1, "n_examples": 8},
     "07_save_load.ipynb": {"epochs": 1},
     "08_beyond_linear.ipynb": {"epochs": 1, "hidden": 32},
-}  # notebook 09's overrides and its student-edition run are in tests/test_notebook09.py
+}  # notebook 09's overrides and what its small run prints are in tests/test_notebook09.py
 
 
 def parameter_names(name: str) -> set[str]:
@@ -244,26 +218,12 @@ def test_the_test_set_is_measured_once_at_the_end():
     assert tested == [len(code) - 1], "08: the test sets belong in one cell, the last before the exercises"
 
 
-@pytest.fixture(scope="module")
-def student_edition(tmp_path_factory) -> Path:
-    """The student edition, built by the project's own builder."""
-    from mnist_helpers.course.student import build
+def check_small_run(name: str, text: str, models: Path) -> None:
+    """What the student edition prints with ``OVERRIDES`` (run in JupyterLab by tests/test_browser.py).
 
-    out = tmp_path_factory.mktemp("edition") / "student"
-    build(out)
-    return out
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", list(OVERRIDES))
-def test_the_student_edition_runs_with_overridden_parameters(name, student_edition, tmp_path, data_root):
-    """One run proves two things: the parameters cell works, and the student edition runs with its stubs."""
-    parameters = dict(OVERRIDES[name])
-    if name in ("01_explore.ipynb", "06_test.ipynb"):  # the two that hand the folder to torchvision themselves
-        parameters["data_root"] = str(data_root)
-    if name == "07_save_load.ipynb":
-        parameters["models_dir"] = str(tmp_path / "models")
-    text = execute(name, tmp_path, source=student_edition, **parameters)
+    One run proves two things: the parameters cell works, and the student edition runs with its stubs.
+    ``models``: the folder given to 07 as ``models_dir``.
+    """
     if name == "01_explore.ipynb":
         assert number(text, "training images:") == 60_000
     elif name == "04_softmax_cross_entropy.ipynb":
@@ -283,7 +243,9 @@ def test_the_student_edition_runs_with_overridden_parameters(name, student_editi
         assert len(re.findall(r"Epoch \[\d\]", text)) == 4  # four models
         assert "computing on: cpu" in text or "computing on: cuda" in text or "computing on: mps" in text
     elif name == "07_save_load.ipynb":
-        assert "trained 1 epochs at lr 0.3" in text and (tmp_path / "models" / "mnist-logistic.pth").is_file()
+        assert "trained 1 epochs at lr 0.3" in text and (models / "mnist-logistic.pth").is_file()
+    else:
+        raise AssertionError(f"{name}: no small run is described")
 
 
 # --- hygiene of the committed notebooks ---------------------------------------------------------

@@ -32,7 +32,8 @@ ARTIFACTS = ROOT / "artifacts" / "site"
 SOFTMAX = "04_softmax_cross_entropy"
 NOT_RUN = "stored, never run\n"
 # myst-parser 5.2 and sphinx-book-theme 1.4 still use attributes that Sphinx 9 deprecates (for Sphinx 11)
-pytestmark = pytest.mark.filterwarnings("ignore::sphinx.deprecation.RemovedInSphinx11Warning")
+pytestmark = [pytest.mark.filterwarnings("ignore::sphinx.deprecation.RemovedInSphinx11Warning"),
+              pytest.mark.slow]  # a website built, then loaded in a browser
 
 
 def snapshot(folder: Path) -> dict[str, str]:
