@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_notebooks import OVERRIDES
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mnist_helpers"
@@ -68,7 +69,7 @@ def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
 
 @pytest.mark.slow
 def test_two_notebooks_run_from_an_empty_folder(installed, data_root, tmp_path):
-    """01 (exercises on MNIST) and 05 (a training and its exercises), data from $MNIST_DATA only."""
+    """01 (exercises on MNIST) and 05 (a small training and its exercises), data from $MNIST_DATA only."""
     course = tmp_path / "home" / "student"
     course.mkdir(parents=True)
     names = ["01_explore", "05_train"]
@@ -77,8 +78,9 @@ def test_two_notebooks_run_from_an_empty_folder(installed, data_root, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("MNIST_MIRROR", "MPLBACKEND", "PYTHONPATH")}
     env.update(MNIST_DATA=str(data_root), MNIST_PROGRESS="plain", HOME=str(tmp_path / "home"))
     for name in names:
+        small = [arg for key, value in OVERRIDES.get(f"{name}.ipynb", {}).items() for arg in ("-p", key, str(value))]
         ran = subprocess.run([installed, "-m", "papermill", "--cwd", str(course), f"{name}.ipynb", f"{name}.out.ipynb",
-                              "-k", "python3", "--no-progress-bar"],
+                              "-k", "python3", "--no-progress-bar", *small],
                              cwd=course, env=env, capture_output=True, text=True, timeout=600)
         assert ran.returncode == 0, f"{name} failed:\n{ran.stderr[-3000:]}"
         nb = json.loads((course / f"{name}.out.ipynb").read_text())
