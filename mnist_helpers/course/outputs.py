@@ -1,8 +1,8 @@
 """Comparing notebook outputs, and cleaning what a committed notebook keeps.
 
-The same rules serve the runner, nbval (``sanitize.cfg``, stderr left out; see conftest.py) and
-the browser test: text outputs are compared after a few patterns are normalised; images,
-execution counts, metadata and stderr are not compared.
+The same rules serve the runner and nbval (``sanitize.cfg``, stderr left out; see conftest.py):
+text outputs are compared after a few patterns are normalised; images, execution counts,
+metadata and stderr are not compared.
 
 A fresh run is one of three things next to the stored notebook (``compare_notebooks``):
 
