@@ -1,7 +1,9 @@
 """pytest setup shared by tests/ and the nbval run over notebooks/.
 
 nbval re-executes every committed notebook and compares each output with the stored one,
-after mnist_helpers/course/sanitize.cfg. Two additions to nbval, both through its own classes
+after mnist_helpers/course/sanitize.cfg. Below: the environment of every kernel the suite starts,
+the order in which the two workers take the work (``pytest_collection_modifyitems``), and two
+additions to nbval, both through its own classes
 (``IPyNbFile``, the collector of one notebook, and ``IPyNbCell``, one cell):
 
 - stderr is left out, nbval's documented way ("stderr" added to the collector's ``skip_compare``):
@@ -22,8 +24,9 @@ from nbval.plugin import IPyNbCell, IPyNbFile
 
 from mnist_helpers.course.outputs import DIFFERENT, compare_outputs
 
-# Kernels started by nbval and papermill inherit this process's environment: a non-interactive
-# MPLBACKEND (Agg) there would stop the inline backend from showing any figure.
+# Kernels started by nbval (and by the browser test's JupyterLab, which drops MNIST_PROGRESS for its
+# live bars) inherit this process's environment: a non-interactive MPLBACKEND (Agg) there would stop
+# the inline backend from showing any figure.
 os.environ.pop("MPLBACKEND", None)
 # Headless, like the runner that made the stored outputs: fit prints its per-epoch lines, no live bar.
 os.environ["MNIST_PROGRESS"] = "plain"

@@ -12,8 +12,6 @@ from benchmarks.report import END, START, update_readme
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.slow  # the benchmark: trainings, a notebook, timed subprocesses
-
 
 @pytest.fixture(scope="module")
 def quick_run(data_root, tmp_path_factory):
@@ -26,6 +24,7 @@ def quick_run(data_root, tmp_path_factory):
     return json.loads((out / "results.json").read_text()), (out / "results.md").read_text(), proc
 
 
+@pytest.mark.slow  # the quick run: trainings, a notebook, timed subprocesses
 def test_tutorial_and_ours_do_the_same_work(quick_run):
     results, _, _ = quick_run
     assert results["mode"] == "quick"
@@ -34,6 +33,7 @@ def test_tutorial_and_ours_do_the_same_work(quick_run):
     assert results["steps_per_epoch"] == 20  # 2,500 training images in batches of 128
 
 
+@pytest.mark.slow  # the quick run: trainings, a notebook, timed subprocesses
 def test_ratios_and_targets_follow_from_the_timings(quick_run):
     results, _, _ = quick_run
     median = {name: t["median"] for name, t in results["epoch_seconds"].items()}
@@ -49,6 +49,7 @@ def test_ratios_and_targets_follow_from_the_timings(quick_run):
     assert all(part > 0 for part in results["breakdown_seconds"].values())
 
 
+@pytest.mark.slow  # the quick run: trainings, a notebook, timed subprocesses
 def test_accuracy_memory_and_series_are_reported(quick_run):
     results, report, _ = quick_run
     accuracy = results["time_to_accuracy"]
@@ -70,6 +71,7 @@ def test_accuracy_memory_and_series_are_reported(quick_run):
         assert row.endswith("| met |" if target["met"] else "| **missed** |"), row
 
 
+@pytest.mark.slow  # the quick run: trainings, a notebook, timed subprocesses
 def test_progress_goes_to_stderr_and_the_report_to_stdout(quick_run):
     _, report, proc = quick_run
     assert proc.stdout.strip() == report.strip()

@@ -6,9 +6,9 @@ Run > Run All Cells, then what the page shows is checked: every code cell ran, i
 raised or wrote to stderr; every figure the committed notebook shows rendered as an image; each
 training showed its live progress bar, run to the end; each drawing pad shows the guess the
 notebook prints for the same drawing; every exercise check says it is not answered yet; and the
-numbers printed are those of the small run (the assertions below). That the committed outputs
+numbers printed are those of the small run (``check_small_run``). That the committed outputs
 themselves reproduce, at full size, is nbval's part of the same pytest command (notebooks/).
-A screenshot of each failing notebook goes to artifacts/browser/.
+A failure names the notebook and the cell, and leaves a screenshot in artifacts/browser/.
 """
 
 import contextlib
@@ -62,6 +62,8 @@ def student_edition(lab) -> Path:
 
 def small_run(lab, student_edition: Path, name: str, data_root: Path) -> tuple[str, Path]:
     """The student notebook ``name`` with its small parameters injected by papermill: (folder, models folder)."""
+    if name not in SMALL:
+        pytest.fail(f"{name} has no small parameters: add them to OVERRIDES in tests/test_notebooks.py")
     folder = lab.root / "student-small"
     models = folder / "models"
     folder.mkdir(exist_ok=True)
@@ -79,18 +81,33 @@ def figures(cell) -> int:
     return sum("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
 
 
-def problems(name: str, shown: list[dict], opened: list, stored: list) -> list[str]:
+def stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+
+
+class Problems(AssertionError):
+    """What ``problems`` found, one line (or paragraph) each."""
+
+    def __init__(self, found: list[str]):
+        super().__init__("\n".join(found))
+        self.found = found
+
+
+def problems(name: str, shown: list[dict], opened: list, committed: list) -> list[str]:
     """Everything that is not as it should be, naming the notebook and the cell.
 
-    ``opened``: the cells of the notebook as opened; ``stored``: the committed notebook's cells, the
-    same ones less papermill's injected parameters (they say how many figures each cell shows).
+    ``shown``: each cell as JupyterLab shows it after the run; ``opened``: the cells of the file that was
+    opened; ``committed``: the committed notebook's cells, the same ones without papermill's injected
+    parameters (their outputs say how many figures and trainings each cell shows).
     """
-    if len(shown) != len(opened):
-        return [f"{name}: JupyterLab shows {len(shown)} cells, the file has {len(opened)}"]
-    stored = iter(stored)
+    ours = [cell for cell in opened if "injected-parameters" not in cell.metadata.get("tags", [])]
+    if len(shown) != len(opened) or [c.cell_type for c in ours] != [c.cell_type for c in committed]:
+        return [f"{name}: JupyterLab shows {len(shown)} cells and the file has {len(opened)}, {len(ours)} of them "
+                f"the committed notebook's, which has {len(committed)}: the editions do not match"]
+    by_cell = iter(committed)
     found, count = [], 0
     for index, (cell, original) in enumerate(zip(shown, opened, strict=True)):
-        committed = None if "injected-parameters" in original.metadata.get("tags", []) else next(stored)
+        reference = None if "injected-parameters" in original.metadata.get("tags", []) else next(by_cell)
         if original.cell_type != "code":
             continue
         count += 1
@@ -101,25 +118,32 @@ def problems(name: str, shown: list[dict], opened: list, stored: list) -> list[s
             found.append(f"{where}: shows {cell['prompt'].strip()!r}, expected [{count}]: (every cell run, in order)")
             continue
         # A drawing pad is a figure in the committed notebook (run headless) and live here.
-        expected = figures(committed) - len(cell["pads"]) if committed is not None else 0
+        expected = figures(reference) - len(cell["pads"]) if reference is not None else 0
         if len(cell["images"]) != expected or not all(cell["images"]):
             found.append(f"{where}: {sum(cell['images'])} figures rendered, the committed notebook has {expected}")
+        # Each training prints its epochs from "Epoch [0]," on; how many trainings a cell runs can depend on
+        # the parameters (09's last epoch at a smaller rate is a second one), whether it trains cannot.
         trainings = cell["stdout"].count("Epoch [0],")
-        if len(cell["bars"]) != trainings or not all(value == maximum > 0 for value, maximum in cell["bars"]):
-            found.append(f"{where}: live progress bars {cell['bars']} (value, max) for {trainings} trainings")
+        trains = reference is not None and "Epoch [0]," in stdout(reference)
+        if (len(cell["bars"]) != trainings or (trainings > 0) != trains
+                or not all(value == maximum > 0 for value, maximum in cell["bars"])):
+            found.append(f"{where}: live progress bars {cell['bars']} (value, max) for {trainings} trainings; "
+                         f"the committed notebook {'trains' if trains else 'does not train'} here")
         if "check" in original.metadata.get("tags", []) and not cell["stdout"].startswith("Not answered yet"):
             found.append(f"{where}: the check of an unanswered exercise says {cell['stdout'][:200]!r}")
     return found
 
 
-def run_and_check(page, lab, name: str, opened: list, stored: list, folder: str = "notebooks") -> list[dict]:
-    """Run the notebook in JupyterLab and return its cells as shown; a problem fails the test, with a screenshot."""
+def run_and_check(page, lab, name: str, opened: list, committed: list, folder: str = "notebooks", then=None):
+    """Run the notebook in JupyterLab, check it (``problems``, then ``then(shown)`` if given) with its kernel
+    still running; a failure leaves a full-height screenshot in artifacts/browser/."""
     try:
         shown = run_notebook(page, lab, name, folder=folder)
-        found = problems(name, shown, opened, stored)
+        found = problems(name, shown, opened, committed)
         if found:
-            raise AssertionError("\n".join(found))
-        return shown
+            raise Problems(found)
+        if then:
+            then(shown)
     except Exception:
         with contextlib.suppress(Exception):  # a picture of a failure helps; its absence must not hide the failure
             screenshot(page, ARTIFACTS / f"{name}.png")
@@ -128,40 +152,64 @@ def run_and_check(page, lab, name: str, opened: list, stored: list, folder: str 
         lab.shut_down_kernels()
 
 
+def picture_of_training(page) -> None:
+    """artifacts/browser/jupyterlab-05_train.png: a live progress bar and the curves, as a learner sees them."""
+    page.set_viewport_size({"width": 1280, "height": 1150})
+    page.locator(".mnist-progress").last.evaluate("bar => bar.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-05_train.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_the_student_edition_runs_in_jupyterlab(lab, page, student_edition, data_root, name):
     folder, models = small_run(lab, student_edition, name, data_root)
     opened = nbformat.read(lab.root / folder / f"{name}.ipynb", as_version=4).cells
-    stored = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4).cells
-    shown = run_and_check(page, lab, name, opened, stored, folder)
-    text = "".join(cell["stdout"] for cell in shown)
-    pads = [guess for cell in shown for guess in cell["pads"]]
-    assert pads == PAD_READINGS.get(name, lambda text: [])(text), f"{name}: the live pads guess {pads}"
-    if name == "09_convolutions":
-        check_small_run_09(text)
-    else:
-        check_small_run(f"{name}.ipynb", text, models)
-    if name == "05_train":  # the README's picture: live training progress and its curves, as a learner sees them
-        page.set_viewport_size({"width": 1280, "height": 1150})
-        page.locator(".mnist-progress").last.evaluate("bar => bar.closest('.jp-Cell').scrollIntoView({block: 'start'})")
-        page.wait_for_timeout(500)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "jupyterlab-05_train.png"))
-        page.set_viewport_size({"width": 1280, "height": 900})
+    committed = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4).cells
+    assert sum("check" in c.metadata.get("tags", []) for c in opened) >= 3, f"{name}: fewer than 3 exercise checks"
+
+    def numbers_and_pads(shown: list[dict]) -> None:
+        text = "".join(cell["stdout"] for cell in shown)
+        pads = [guess for cell in shown for guess in cell["pads"]]
+        readings = PAD_READINGS.get(name, lambda text: [])(text)
+        assert pads == readings and (name not in PAD_READINGS or pads), (
+            f"{name}: the live pads guess {pads}, the notebook prints {readings} for the same drawing")
+        if name == "09_convolutions":
+            check_small_run_09(text)
+        else:
+            check_small_run(f"{name}.ipynb", text, models)
+        if name == "05_train":
+            picture_of_training(page)
+
+    run_and_check(page, lab, name, opened, committed, folder, then=numbers_and_pads)
 
 
 def test_a_failing_cell_is_named(lab, page):
-    """The checks above can fail: a notebook whose second cell raises is reported cell by cell."""
-    cells = [nbformat.v4.new_code_cell("print('before')"), nbformat.v4.new_code_cell("1 / 0"),
-             nbformat.v4.new_code_cell("print('after')")]
+    """The checks above can fail: each problem is reported, naming the notebook and the cell, with a picture."""
+    injected = nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["injected-parameters"]})
+    check = nbformat.v4.new_code_cell("print('Correct: an answer where none was expected')",
+                                      metadata={"tags": ["check"]})
+    committed = [nbformat.v4.new_code_cell("print('before')"), check, nbformat.v4.new_code_cell("1 / 0"),
+                 nbformat.v4.new_code_cell("print('after')")]
+    opened = [committed[0], injected, *committed[1:]]
     metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3"}}
-    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=metadata), lab.root / "notebooks" / "99_broken.ipynb")
-    with pytest.raises(AssertionError) as failure:
-        run_and_check(page, lab, "99_broken", cells, cells)
-    found = str(failure.value).splitlines()
-    assert found[0].startswith("99_broken, cell 1 ('1 / 0') raised") and "ZeroDivisionError" in str(failure.value)
-    assert found[-1].startswith("99_broken, cell 2 (\"print('after')\"): shows '[ ]:', expected [3]:")
+    nbformat.write(nbformat.v4.new_notebook(cells=opened, metadata=metadata),
+                   lab.root / "notebooks" / "99_broken.ipynb")
+    (ARTIFACTS / "99_broken.png").unlink(missing_ok=True)
+    with pytest.raises(Problems) as failure:
+        run_and_check(page, lab, "99_broken", opened, committed)
+    found = failure.value.found
+    assert len(found) == 3, found
+    assert found[0].startswith("99_broken, cell 2 (\"print('Correct: an answer where none was expected')\"): the "
+                               "check of an unanswered exercise says 'Correct: an answer where none was expected")
+    assert found[1].startswith("99_broken, cell 3 ('1 / 0') raised") and "ZeroDivisionError" in found[1]
+    assert found[2].startswith("99_broken, cell 4 (\"print('after')\"): shows '[ ]:', expected [5]:")
     assert (ARTIFACTS / "99_broken.png").is_file()  # the failure's picture
+    shown = [{}] * len(opened)  # a student edition out of step with the course is named before any cell is read
+    assert problems("99_broken", shown, opened, committed[:-1]) == [
+        "99_broken: JupyterLab shows 5 cells and the file has 5, 4 of them the committed notebook's, which has 3: "
+        "the editions do not match"]
 
 
 ANSWER = "def count_parameters(inputs, outputs):\n    return inputs * outputs + outputs\n"
@@ -171,7 +219,7 @@ def test_a_learner_answers_an_exercise_in_the_student_edition(lab, page):
     """The path a learner takes: open a student notebook, run it, type an answer, run it and its check: Correct."""
     from mnist_helpers.course.student import build
 
-    build(lab.root / "class")  # its own copy: the one above is run, and this one is typed into (and autosaved)
+    build(lab.root / "class")  # its own edition: this one is typed into (and autosaved)
     try:
         cells = run_notebook(page, lab, "03_model", folder="class")
         checks = [c["stdout"] for c in cells if c["source"].startswith("exercises.q")]

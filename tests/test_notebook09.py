@@ -1,4 +1,4 @@
-"""Notebook 9 (convolutions): the numbers its stored outputs show, the prose that quotes them, an overridden run.
+"""Notebook 9 (convolutions): the numbers its stored outputs show, the prose that quotes them, its small run.
 
 As for the other notebooks (test_notebooks.py, test_prose.py): the checks of the default results read
 the committed notebook's outputs, nbval re-executes it and proves that those outputs reproduce, and
