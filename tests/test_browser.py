@@ -23,6 +23,8 @@ from test_notebook09 import OVERRIDES as OVERRIDES_09
 from test_notebook09 import check_small_run as check_small_run_09
 from test_notebooks import OVERRIDES, check_small_run
 
+from mnist_helpers.course.outputs import cell_stdout
+
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "artifacts" / "browser"
 SMALL = {Path(name).stem: overrides for name, overrides in OVERRIDES.items()} | {"09_convolutions": OVERRIDES_09}
@@ -81,10 +83,6 @@ def figures(cell) -> int:
     return sum("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
 
 
-def stdout(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
-
-
 class Problems(AssertionError):
     """What ``problems`` found, one line (or paragraph) each."""
 
@@ -124,7 +122,7 @@ def problems(name: str, shown: list[dict], opened: list, committed: list) -> lis
         # Each training prints its epochs from "Epoch [0]," on; how many trainings a cell runs can depend on
         # the parameters (09's last epoch at a smaller rate is a second one), whether it trains cannot.
         trainings = cell["stdout"].count("Epoch [0],")
-        trains = reference is not None and "Epoch [0]," in stdout(reference)
+        trains = reference is not None and "Epoch [0]," in cell_stdout(reference)
         if (len(cell["bars"]) != trainings or (trainings > 0) != trains
                 or not all(value == maximum > 0 for value, maximum in cell["bars"])):
             found.append(f"{where}: live progress bars {cell['bars']} (value, max) for {trainings} trainings; "

@@ -102,9 +102,9 @@ def test_train_json_contract_and_checkpoint(data_root, tmp_path):
     assert model.metadata["test_acc"] == result["test_acc"] and len(model.metadata["history"]) == 2
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mnist_helpers", *args], capture_output=True, text=True,
-                          timeout=300, env=env)
+                          timeout=timeout, env=env)
 
 
 @pytest.mark.slow
@@ -139,9 +139,8 @@ def test_a_device_that_is_not_there_exits_2_naming_it(capsys):
 
 @pytest.mark.slow
 def test_the_mlp_reaches_975_percent(data_root, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mnist_helpers", "train", "--model", "mlp", "--json",
-                          "--data-root", str(data_root), "--save", str(tmp_path / "mlp.pt")],
-                         capture_output=True, text=True, timeout=600)
+    out = run_cli("train", "--model", "mlp", "--json", "--data-root", str(data_root), "--save",
+                  str(tmp_path / "mlp.pt"), timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     results = json.loads(out.stdout.strip().splitlines()[-1])
     assert results["architecture"] == "mlp" and results["dataset"] == "mnist" and results["test_acc"] >= 0.975
@@ -152,9 +151,8 @@ def test_the_mlp_reaches_975_percent(data_root, tmp_path):
 
 @pytest.mark.slow
 def test_the_cnn_reaches_99_percent_with_its_defaults(data_root, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "mnist_helpers", "train", "--model", "cnn", "--json",
-                           "--data-root", str(data_root), "--save", str(tmp_path / "cnn.pt")],
-                          capture_output=True, text=True, timeout=900)
+    proc = run_cli("train", "--model", "cnn", "--json", "--data-root", str(data_root), "--save",
+                   str(tmp_path / "cnn.pt"), timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     cnn = MODEL_DEFAULTS["cnn"]

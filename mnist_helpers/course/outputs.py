@@ -56,10 +56,15 @@ def stderr_outputs(nb) -> list[str]:
             for o in cell.outputs if is_stderr(o)]
 
 
+def cell_stdout(cell) -> str:
+    """What one code cell printed to stdout."""
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
 def stdout_text(nb) -> str:
     """Everything the notebook's code cells printed to stdout, in order."""
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    return "".join(cell_stdout(c) for c in nb.cells if c.cell_type == "code")
 
 
 def text_outputs(cell) -> list[str]:
