@@ -22,8 +22,7 @@ RIGHT = {
            lambda i, o: (i + 1) * o,
            lambda i, o: np.int64(i) * o + o,
            lambda i, o: float(i * o + o),
-           lambda i, o: torch.tensor(i * o + o),
-           lambda i, o: sum(p.numel() for p in nn.Linear(i, o).parameters())],
+           lambda i, o: torch.tensor(i * o + o)],
     "q2": [lambda x: x.reshape(-1, 784),
            lambda x: x.view(len(x), -1),
            lambda x: x.flatten(1),
@@ -35,7 +34,8 @@ RIGHT = {
 }
 
 WRONG = {
-    "q1": [(lambda i, o: i * o, "only the weights"),
+    "q1": [(lambda i, o: sum(p.numel() for p in nn.Linear(i, o).parameters()), "without `nn.Linear`"),
+           (lambda i, o: i * o, "only the weights"),
            (lambda i, o: i + o, "added the sizes"),
            (lambda i, o: i * o + i, "one bias per input"),
            (lambda i, o: i * o + 1, "one bias in all"),

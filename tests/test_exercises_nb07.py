@@ -158,7 +158,8 @@ WRONG = {
            (lambda a, b: torch.equal(a.linear.weight, b.linear.weight), "biases too"),
            (lambda a, b: a is b, "should give True"),
            (lambda a, b: int(all(torch.equal(p, q) for p, q in pairs(a, b))), "True or False"),
-           (copies_first, "changed a model's weights")],
+           (copies_first, "changed a model's weights"),
+           (lambda a, b: all(bool(p.sum() == q.sum()) for p, q in pairs(a, b)), "the same sum but differ")],
 }
 
 # Every wrong answer above is a typical mistake with a name of its own.

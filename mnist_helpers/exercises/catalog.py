@@ -15,7 +15,7 @@ import pkgutil
 import textwrap
 from types import ModuleType
 
-from . import Exercise
+from . import Exercise, forbidden_kind, forbidden_message
 from .verdicts import GENERIC, STRUCTURAL, VerdictInfo, verdict_id
 
 BLANK = "…"
@@ -101,7 +101,8 @@ def catalog() -> dict[str, VerdictInfo]:
             entries = [(kind, description, note) for kind, (description, note) in GENERIC.items()]
             entries += [(kind, next((m for (_, k), m in shared.items() if k == kind), description), note)
                         for kind, (description, note) in STRUCTURAL.items()]
-            entries += [(kind, found.get((exercise.judge.__name__, kind))
+            forbidden = {forbidden_kind(shown): forbidden_message(shown) for shown in exercise.without}
+            entries += [(kind, forbidden.get(kind) or found.get((exercise.judge.__name__, kind))
                          or next((m for (_, k), m in found.items() if k == kind), ""), note)
                         for kind, note in exercise.mistakes.items()]
             for kind, message, note in entries:
