@@ -1,12 +1,8 @@
 """Notebook 3's exercises: right answers in several idioms, typical wrong ones with their own messages."""
 
 import numpy as np
-import pytest
 import torch
-from test_exercises import assert_right, assert_wrong, mnist_data, right_cases, wrong_cases  # noqa: F401
 from torch import nn
-
-from mnist_helpers.exercises import nb03
 
 
 def forgets_return(inputs, outputs):
@@ -66,13 +62,3 @@ NOT_YET = {
     "q1": ["does not have"],
     "q3": ["is not the number of parameters"],
 }
-
-
-@pytest.mark.parametrize("exercise, answer", right_cases(nb03, RIGHT))
-def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811
-    assert_right(exercise, answer, mnist_data)
-
-
-@pytest.mark.parametrize("exercise, answer, words, others", wrong_cases(nb03, WRONG))
-def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):  # noqa: F811
-    assert_wrong(exercise, answer, words, others, mnist_data)

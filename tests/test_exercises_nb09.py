@@ -3,11 +3,9 @@
 import math
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
-from test_exercises import assert_right, assert_wrong, mnist_data, right_cases, wrong_cases  # noqa: F401
 
 from mnist_helpers.exercises import nb09
 
@@ -164,16 +162,6 @@ NOT_YET = {
     "q2": ["differs from what F.conv2d gives"],
     "q3": ["your values differ from max pooling's"],
 }
-
-
-@pytest.mark.parametrize("exercise, answer", right_cases(nb09, RIGHT))
-def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811
-    assert_right(exercise, answer, mnist_data)
-
-
-@pytest.mark.parametrize("exercise, answer, words, others", wrong_cases(nb09, WRONG))
-def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):  # noqa: F811
-    assert_wrong(exercise, answer, words, others, mnist_data)
 
 
 def test_the_typical_mistakes_are_told_apart_on_the_cases_checked():
