@@ -18,7 +18,7 @@ import torch
 
 from mnist_helpers import exercises
 from mnist_helpers.exercises import Exercise, Stopped, Wrong, exercise_ids, is_stub, nb01, nb03, nb04, nb05, nb07
-from mnist_helpers.exercises.catalog import exercises_of, modules
+from mnist_helpers.exercises.registry import exercises_of, modules
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 MODULES = [module.__name__.rpartition(".")[2] for module in modules()]  # "nb01", ...

@@ -14,7 +14,7 @@ from torch import nn
 
 from mnist_helpers import exercises
 from mnist_helpers.exercises import Verdict, catalog, exercise_ids, nb01, nb03, nb04, nb05, nb08, nb09
-from mnist_helpers.exercises.catalog import exercises_of, modules, teaching_notes
+from mnist_helpers.exercises.registry import exercises_of, modules, teaching_notes
 from mnist_helpers.exercises.verdicts import GENERIC, KIND, STRUCTURAL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def test_the_not_yet_lists_name_only_wrong_answers_of_their_table():
 
 def test_teaching_md_holds_every_id_with_its_note():
     text = (ROOT / "TEACHING.md").read_text(encoding="utf-8")
-    assert teaching_notes() in text, "run python -m mnist_helpers.exercises.catalog and paste its output at the end"
+    assert teaching_notes() in text, "run python -m mnist_helpers.exercises.registry and paste its output at the end"
     flat = " ".join(text.split())
     for info in catalog().values():
         shown = f"`{info.id}`" if info.kind in exercises_of_id(info.exercise).mistakes else f"`NN.N/{info.kind}`"

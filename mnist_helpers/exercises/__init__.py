@@ -189,14 +189,14 @@ class Exercise:
 
 def catalog() -> dict[str, VerdictInfo]:
     """Every verdict id any check can give, with its message and what a teacher says about it."""
-    from .catalog import catalog as every_verdict
+    from .registry import catalog as every_verdict
 
     return every_verdict()
 
 
 def exercise_ids() -> list[str]:
     """Every exercise's id in course order: "01.1", "01.2", ..."""
-    from .catalog import exercise_ids as ids
+    from .registry import exercise_ids as ids
 
     return ids()
 

@@ -117,7 +117,7 @@ def teaching_notes() -> str:
              "Every verdict a check gives has an id, the exercise and a kind (`05.2/zero-grad-missing`), kept while "
              "the wording changes. Below, for each id, what to say to the class when many learners get it. The "
              "notes are declared beside their mistakes in `mnist_helpers/exercises/`; this section is written from "
-             "them by `python -m mnist_helpers.exercises.catalog`.", "",
+             "them by `python -m mnist_helpers.exercises.registry`.", "",
              "Every exercise (write its id in place of `NN.N`):", ""]
     lines += [f"- `NN.N/{kind}`: {note}" for kind, (_, note) in {**GENERIC, **STRUCTURAL}.items()]
     for module in modules():
