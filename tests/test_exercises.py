@@ -379,3 +379,14 @@ def test_right_answers_are_correct(exercise, answer, mnist_data):
 @pytest.mark.parametrize("exercise, answer, words, others", every_wrong_answer())
 def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):
     assert_wrong(exercise, answer, words, others, mnist_data)
+
+
+def test_the_labels_go_easy_medium_stretch_within_each_notebook():
+    order = ["easy", "medium", "stretch"]
+    for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
+        titles = [re.match(r"### Exercise (\d+\.\d+): .*\((\w+)\)\s*$", "".join(c["source"]).splitlines()[0])
+                  for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                  if "".join(c["source"]).startswith("### Exercise")]
+        labels = [title.group(2) for title in titles]
+        assert len(labels) == len(names_of(f"nb{path.name[:2]}")) and set(labels) <= set(order), path.name
+        assert labels == sorted(labels, key=order.index), (path.name, labels)
