@@ -367,11 +367,16 @@ def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.is_floating_point() and bool(torch.isclose(a, b, rtol=0, atol=0, equal_nan=True).all())
 
 
-def number(value, what: str):
+def number(value, what: str, finite: bool = True, graph: bool = True):
     """``value`` as a Python int or float, if it is one finite number of any kind; else ``Wrong``.
 
     Accepted: int, float, NumPy scalars, and tensors or arrays holding one number (``.sum()``, ``.item()``...).
+    ``finite=False`` lets nan and inf through (for a check that explains them); ``graph=False`` refuses a tensor
+    that still tracks gradients (a loss kept as a tensor keeps its whole computation graph alive).
     """
+    if not graph and isinstance(value, torch.Tensor) and value.requires_grad:
+        raise Wrong(f"return {what} as a plain number (.item() gives it), not the tensor: it keeps the whole "
+                    "computation graph alive", "tensor-not-number")
     if isinstance(value, (torch.Tensor, np.ndarray)):
         size = value.numel() if isinstance(value, torch.Tensor) else value.size
         if size != 1:
@@ -391,7 +396,7 @@ def number(value, what: str):
         return int(value)
     if not isinstance(value, numbers.Real):
         raise Wrong(f"{what} should be a number; got a {type(value).__name__}", "not-a-number")
-    if not math.isfinite(value):
+    if finite and not math.isfinite(value):
         raise Wrong(f"{what} is {value}: it should be a finite number", "not-a-number")
     return float(value)
 

@@ -96,14 +96,10 @@ def _softmax(answer) -> str:
 
 def _loss(got, outputs: torch.Tensor) -> float:
     """The learner's loss as a float (nan and inf kept, to be explained), or Wrong if it is not one number."""
-    if isinstance(got, torch.Tensor) and got.numel() == 1:
-        return got.item()
-    if isinstance(got, torch.Tensor):
+    if isinstance(got, torch.Tensor) and got.numel() != 1:
         raise Wrong(f"return one number for the whole batch (the mean over the images); got a tensor of shape "
                     f"{list(got.shape)} for {_describe(outputs)}", "not-one-loss")
-    if isinstance(got, float):
-        return got
-    return number(got, "the loss")
+    return number(got, "the loss", finite=False)
 
 
 def _cross_entropy(answer) -> str:

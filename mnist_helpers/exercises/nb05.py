@@ -73,13 +73,6 @@ def _run(step, model, batches) -> tuple[list[torch.Tensor], list[float]]:
     return _weights(model), losses
 
 
-def _a_number(result, what: str) -> float:
-    if isinstance(result, torch.Tensor) and result.requires_grad:
-        raise Wrong(f"return {what} as a plain number (.item() gives it), not the tensor: it keeps the whole "
-                    "computation graph alive", "tensor-not-number")
-    return number(result, what)
-
-
 def _train_step(answer) -> str:
     model, images, labels = _setup(0, 128)
     start, batches = copy.deepcopy(model), _batches(images, labels)
@@ -102,7 +95,7 @@ def _train_step(answer) -> str:
         ], "the weights moved, but not as one step of the optimizer you are given, on each batch's cross-entropy, "
            "would move them", same=_same_weights)
     for result, before, after in zip(results, losses, _losses_after_steps(start, batches), strict=True):
-        got = _a_number(result, "the loss")
+        got = number(result, "the loss", graph=False)
         if not close(got, before, 1e-5):
             raise explain(got, [(after, "loss-after-step",
                                         "you returned the loss after the step: return the loss the step was taken on, "
@@ -157,7 +150,7 @@ def _train_epoch(answer) -> str:
     if isinstance(result, (list, tuple)):
         raise Wrong(f"you returned a {type(result).__name__}: return one number, the mean of the batches' losses",
                     "list-not-mean")
-    got = _a_number(result, "the mean loss")
+    got = number(result, "the mean loss", graph=False)
     mean = sum(losses) / len(losses)
     if close(got, mean, 1e-5):
         return "one step per batch, every batch once: that is an epoch, and fit repeats it."
@@ -208,7 +201,7 @@ def _accuracy(answer) -> str:
     _unchanged(loader, images, labels, "accuracy_of")
     if not _same_weights(_weights(model), before):
         raise Wrong("accuracy_of changed the model's weights: it should only measure", "changed-weights")
-    got = _a_number(result, "the accuracy")
+    got = number(result, "the accuracy", graph=False)
     if not close(got, truth, 1e-6):
         raise explain(got, [
             (100 * truth, "percentage", f"{got:g} is a percentage: return a fraction between 0 and 1"),
@@ -234,7 +227,6 @@ q1 = Exercise("q1", _train_step, "the section 'One training step, by hand' above
               "does the same on the batch and the optimizer it is given. Which call computes the gradients, which one "
               "moves the weights, which one clears them? A one-element tensor becomes a number with .item().",
               "train_step", mistakes={
-    "tensor-not-number": "A loss tensor keeps the whole graph alive: .item() gives the plain number to store or print.",
     "no-step": "Walk through the order: backward computes gradients, step uses them, zero_grad clears them.",
     "zero-grad-missing": "PyTorch adds gradients up: without zero_grad each step follows every batch so far.",
     "step-before-backward": "step() before backward() moves by the previous batch's gradients: backward first.",
@@ -243,8 +235,6 @@ q1 = Exercise("q1", _train_step, "the section 'One training step, by hand' above
 q2 = Exercise("q2", _train_epoch, "the section 'One epoch, written out' loops over a loader; you have a function for "
               "the body of that loop. Keep each batch's loss in a list, then average the list.", "train_epoch",
               mistakes={
-    "tensor-not-number": "A loss tensor keeps the whole graph alive: .item() gives the plain number to store or "
-                         "print.",
     "changed-data": "An in-place operation on a batch changes the dataset: compute new tensors instead.",
     "no-step": "The loop body must take the step: call the training step on every batch.",
     "first-batch-only": "A return inside the loop ends it after one batch: return after the loop.",
@@ -262,8 +252,6 @@ q2 = Exercise("q2", _train_epoch, "the section 'One epoch, written out' loops ov
 q3 = Exercise("q3", _accuracy, "keep two running totals over the batches, right answers and images, and divide only "
               "at the end: a short last batch then counts for exactly the images it holds. evaluate (its source is "
               "printed above) shows how to measure without tracking gradients.", "accuracy_of", mistakes={
-    "tensor-not-number": "A loss tensor keeps the whole graph alive: .item() gives the plain number to store or "
-                         "print.",
     "changed-data": "An in-place operation on a batch changes the dataset: compute new tensors instead.",
     "changed-weights": "Measuring must not train: no step, no optimizer in an accuracy function.",
     "percentage": "The task asks for a fraction between 0 and 1: leave out the 100.",

@@ -72,6 +72,9 @@ STRUCTURAL = {
                          "Show print versus return: a value printed is not a value given back."),
     "not-a-number": ("Not yet: the answer should be one finite number (a tensor of one number counts).",
                      "Show .item(), and the difference between a number, a text and a tensor of many numbers."),
+    "tensor-not-number": ("Not yet: the answer is a tensor that still tracks gradients: return a plain number.",
+                          "A loss tensor keeps the whole graph alive: .item() gives the plain number to store or "
+                          "print."),
     "too-large": ("Not yet: the answer holds far more numbers than it should (its shape is named).",
                   "Often the whole dataset where a few images were asked for: print the answer's shape."),
     "not-whole": ("Not yet: the answer should be a whole number.",
