@@ -1,4 +1,4 @@
-"""Exercises that check themselves: one module per notebook (``nb01`` ... ``nb08``).
+"""Exercises that check themselves: one module per notebook (``nb01``, ``nb02``, ...; see ``registry.modules``).
 
 In a notebook::
 
