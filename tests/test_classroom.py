@@ -290,7 +290,7 @@ def test_verdicts_wait_while_the_server_is_away(tmp_path, monkeypatch, capsys):
     address, port = server.base + "#" + server.keys.learner, server.port
     link = class_client.join_class(address, name="Ada")
     server.stop()
-    for n in range(3):
+    for _ in range(3):
         class_client.report(Verdict("05.2", "05.2/not-yet", "line", "kind"))
     deadline = time.monotonic() + 10
     while not link.unreachable and time.monotonic() < deadline:
