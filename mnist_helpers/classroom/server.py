@@ -208,10 +208,28 @@ class PageHandler(ClassHandler):
 
     def get(self):
         if self.login and self.settings.get("hub") and not self.current_user:
-            self.redirect(self.get_login_url())  # raises 403 for a logged-in user without access
+            if getattr(self, "hub_refused", False):  # logged in, but without access to this service
+                raise tornado.web.HTTPError(403, "your hub user has no access to the class's page")
+            self.redirect(self.get_login_url())
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.write((STATIC / self.page).read_bytes())
+
+
+class HubLogin:
+    """For the teacher's handlers on a hub: asks the hub who is logged in without blocking the server."""
+
+    async def prepare(self):
+        from jupyterhub.services.auth import UserNotAllowed
+
+        self._hub_auth_user_cache = None
+        if self.key_is(self.state.keys.teacher):
+            return
+        model = await self.hub_auth.get_user(self, sync=False)
+        try:
+            self._hub_auth_user_cache = self.check_hub_user(model) if model else None
+        except UserNotAllowed:
+            self.hub_refused = True
 
 
 class StaticHandler(tornado.web.StaticFileHandler):
@@ -235,7 +253,7 @@ def make_app(folder: Path, catalog: dict | None = None, exercise_ids: list[str] 
     if hub:
         from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 
-        teacher = [type("Hub" + h.__name__, (HubOAuthenticated, h), {}) for h in teacher]
+        teacher = [type("Hub" + h.__name__, (HubLogin, HubOAuthenticated, h), {}) for h in teacher]
         settings["cookie_secret"] = hashlib.sha256(state.keys.teacher.encode()).digest()
     summary, csv, page = teacher
     routes = [
