@@ -12,6 +12,7 @@ import collections
 import csv
 import io
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -330,3 +331,33 @@ def test_the_queue_drops_the_oldest_beyond_its_bound(tmp_path, monkeypatch, caps
     assert [item["verdict"] for item in link.queue] == [f"05.2/{n}" for n in range(3, 8)] and link.dropped == 3
     assert "oldest verdicts were dropped" in capsys.readouterr().out
     link.close()
+
+
+def test_keys_are_never_logged(running, caplog):
+    caplog.set_level("DEBUG")
+    ada = join(running)
+    report(running, ada["token"], "05.2", "05.2/correct", 1)
+    report(running, running.keys.learner, "05.2", "05.2/correct", 2)  # a wrong key, logged as a 403
+    http(running.base + "api/summary", key=running.keys.learner)
+    summary(running)
+    assert "403" in caplog.text  # the refusals are in the log...
+    for secret in (running.keys.learner, running.keys.teacher, ada["token"]):
+        assert secret not in caplog.text  # ...and no key
+
+
+def test_the_command_refuses_a_folder_or_a_port_in_one_line(tmp_path, capsys):
+    from mnist_helpers.cli import main
+
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "essay.txt").write_text("mine", encoding="utf-8")
+    assert main(["class", "--folder", str(tmp_path / "taken")]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and "new or empty folder" in said[0]
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["essay.txt"]
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["class", "--folder", str(tmp_path / "new"), "--port", str(port)]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and "choose another --port" in said[0]

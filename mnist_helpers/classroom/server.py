@@ -241,12 +241,13 @@ class StaticHandler(tornado.web.StaticFileHandler):
 def make_app(folder: Path, catalog: dict | None = None, exercise_ids: list[str] | None = None,
              prefix: str = "/", hub: bool = False, rate: tuple[int, float] = RATE) -> tornado.web.Application:
     """The class server's application for the class in ``folder`` (the real catalog unless one is given)."""
+    keys = class_keys(folder)  # first: a folder refused is said before anything else is done
     if catalog is None:
         from .. import exercises
 
         catalog, exercise_ids = exercises.catalog(), exercises.exercise_ids()
     state = ClassState(Path(folder), catalog, exercise_ids or sorted({v.exercise for v in catalog.values()}),
-                       class_keys(folder), rate)
+                       keys, rate)
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
     teacher = [SummaryHandler, CsvHandler, PageHandler]
     settings = {"hub": hub, "xsrf_cookies": False}

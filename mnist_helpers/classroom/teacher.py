@@ -102,10 +102,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve(args.folder, host, port, prefix, hub is not None,
                           ready=lambda app, bound: announce(app, host, bound, prefix, hub is not None)))
-    except ClassFolderError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(f"error: cannot listen on {host}:{port} ({err.strerror or err}): choose another --port", file=sys.stderr)
+    except (ClassFolderError, OSError) as err:  # nothing started: a folder refused, a port taken
+        why = err if isinstance(err, ClassFolderError) else (f"cannot listen on {host}:{port} "
+                                                              f"({err.strerror or err}): choose another --port")
+        print(f"error: {why}", file=sys.stderr)
         return 2
     return 0
