@@ -361,3 +361,16 @@ def test_the_command_refuses_a_folder_or_a_port_in_one_line(tmp_path, capsys):
         assert main(["class", "--folder", str(tmp_path / "new"), "--port", str(port)]) == 2
     said = capsys.readouterr().err.strip().splitlines()
     assert len(said) == 1 and "choose another --port" in said[0]
+
+
+@pytest.mark.slow  # a server process
+def test_the_benchmark_measures_the_server_and_the_delay(tmp_path, monkeypatch):
+    from benchmarks import classroom as bench
+
+    monkeypatch.setenv("MNIST_CLASS_STATE", str(tmp_path / "state"))
+    figures = bench.measure(quick=True)
+    assert figures["throughput"]["reports"] == 100 and figures["throughput"]["per_second"] > 0
+    for case in ("delay_down", "delay_slow"):
+        assert 0 < figures[case]["median_us"] <= figures[case]["p99_us"] <= figures[case]["max_us"]
+    text = bench.render(figures)
+    assert f"{figures['throughput']['per_second']:.0f} reports a second" in text and text.count("\n| ") == 3
