@@ -59,7 +59,7 @@ def test_a_wrong_answer_in_a_kernel_reaches_the_page(class_server, tmp_path, chr
     check = next(i for i, cell in enumerate(code) if "exercises.q2.check(softmax)" in cell.source)
     setup = [cell for cell in code[:3] if "import" in cell.source or "parameters" in cell.metadata.get("tags", [])]
     nb.cells = setup + [
-        nbformat.v4.new_code_cell(f'exercises.join_class({join!r}, name="Ada")'),
+        nbformat.v4.new_code_cell(f'mnist_helpers.exercises.join_class({join!r}, name="Ada")'),
         nbformat.v4.new_code_cell(WRONG_SOFTMAX),
         code[check],
         nbformat.v4.new_code_cell("from mnist_helpers.classroom import client\nprint('sent:', client._link.flush())"),

@@ -196,7 +196,7 @@ def join_class(address: str | None = None, name: str | None = None) -> ClassLink
     address = address if address is not None else os.environ.get(ENV, "")
     if not address:
         raise ClassError("no class to join: give the join line the teacher wrote, "
-                         'exercises.join_class("http://...:port/#key")')
+                         'mnist_helpers.exercises.join_class("http://...:port/#key")')
     if name is None:
         name = os.environ.get(NAME_ENV, os.environ.get("JUPYTERHUB_USER", ""))
     if not isinstance(name, str) or len(name.strip()) > 40:
@@ -205,8 +205,8 @@ def join_class(address: str | None = None, name: str | None = None) -> ClassLink
         _link.close()
     _link = ClassLink(address, name.strip())
     if _link.joined.wait(TIMEOUT + 0.5):
-        print(f"Joined the class as {name.strip() or 'anonymous'}: each check now tells the teacher its verdict "
-              "(never your code).")
+        print(f"Joined the class as {name.strip() or 'anonymous'} (the name is yours to choose, a nickname is fine, "
+              'name="" for none): each check now tells the teacher its verdict id, never your code.')
     elif getattr(_link, "refused", None):
         message, _link = _link.refused, None
         raise ClassError(message + ": copy the join line again")

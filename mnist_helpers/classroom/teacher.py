@@ -88,7 +88,7 @@ def announce(app, host: str, port: int, prefix: str, hub: bool) -> None:
         print(f"Class server running at {base} (class folder: {app.class_state.db.path.parent})")
         print(f"Teacher's page (keep this address to yourself): {base}teacher#{keys.teacher}")
     print("Learners join with (one line in a notebook, or set MNIST_CLASS to the address):")
-    print(f'    exercises.join_class("{base}#{keys.learner}", name="your nickname")')
+    print(f'    mnist_helpers.exercises.join_class("{base}#{keys.learner}", name="your nickname")')
     print("Stop with Ctrl-C: every report is already saved.", flush=True)
 
 
