@@ -19,7 +19,8 @@
   }
 
   function drawExercise(exercise, learners) {
-    const box = element("article", undefined, "exercise");
+    const untouched = exercise.groups.not_started === learners;  // nobody has tried it yet: drawn small
+    const box = element("article", undefined, untouched ? "exercise untouched" : "exercise");
     box.dataset.exercise = exercise.exercise;
     box.append(element("h2", "Exercise " + exercise.exercise));
     const groups = element("ul", undefined, "groups");
@@ -30,7 +31,7 @@
       groups.append(item);
     }
     box.append(groups);
-    if (exercise.mistakes.length === 0) box.append(element("p", "No mistakes yet.", "hint"));
+    if (exercise.mistakes.length === 0 && !untouched) box.append(element("p", "No mistakes yet.", "hint"));
     for (const mistake of exercise.mistakes) {
       const row = element("div", undefined, "mistake");
       row.dataset.verdict = mistake.verdict;
