@@ -54,13 +54,13 @@ def wrong_cases(module, wrong: dict) -> list:
 
 
 def assert_right(exercise: Exercise, answer, mnist_data) -> None:
-    line = exercise.verdict(resolve(answer, mnist_data))
+    line = exercise.verdict(resolve(answer, mnist_data)).line
     assert line.startswith("Correct"), line
 
 
 def assert_wrong(exercise: Exercise, answer, words: str, others: list[str], mnist_data) -> None:
     """The verdict is one "Not yet" line with its own message: these words, and none of the others'."""
-    line = exercise.verdict(resolve(answer, mnist_data))
+    line = exercise.verdict(resolve(answer, mnist_data)).line
     assert line.startswith("Not yet: ") and "\n" not in line, line
     assert line.endswith(f"(For a hint, run exercises.{exercise.name}.hint())"), line
     assert words in line, line
@@ -100,7 +100,7 @@ def test_stubs_and_missing_answers_are_not_answered_yet():
     assert is_stub(stub) and not is_stub(assert_right)
     for exercise, answer in [(nb01.q1, ...), (nb01.q1, None), (nb03.q1, stub), (nb04.q2, stub), (nb07.q1, stub),
                              (nb07.q2, stub)]:
-        assert exercise.verdict(answer).startswith("Not answered yet"), exercise.name
+        assert exercise.verdict(answer).line.startswith("Not answered yet"), exercise.name
 
 
 def test_a_stub_run_without_its_source_is_still_not_answered_yet():
@@ -108,7 +108,7 @@ def test_a_stub_run_without_its_source_is_still_not_answered_yet():
     exec('def softmax(outputs):\n    """Doc."""\n    ...\ndef double(x):\n    return 2 * x\n'
          'def four(x):\n    return 4\n', namespace)
     assert is_stub(namespace["softmax"]) and not is_stub(namespace["double"]) and not is_stub(namespace["four"])
-    assert nb04.q2.verdict(namespace["softmax"]).startswith("Not answered yet")
+    assert nb04.q2.verdict(namespace["softmax"]).line.startswith("Not answered yet")
 
 
 def ends_the_program(outputs):
@@ -146,7 +146,7 @@ def crashes(outputs):
 ])
 def test_whatever_the_answer_raises_the_check_answers_in_one_line(answer, words, capsys, recwarn):
     before = signal.getsignal(signal.SIGINT)
-    line = nb04.q2.verdict(answer)
+    line = nb04.q2.verdict(answer).line
     assert line.startswith("Not yet: ") and words in line and "\n" not in line and "Traceback" not in line, line
     assert "hint()" in line
     nb04.q2.check(answer)
@@ -159,7 +159,7 @@ def test_a_value_that_breaks_the_check_itself_gets_one_line():
         def __float__(self):
             raise SystemExit
 
-    line = nb01.q1.verdict(Hostile(6265.0))
+    line = nb01.q1.verdict(Hostile(6265.0)).line
     assert line.startswith("Not yet: ") and "sys.exit()" in line and "\n" not in line, line
 
 
@@ -168,7 +168,7 @@ def test_an_answer_that_changes_its_input_gets_its_own_message_and_is_judged_on_
         outputs -= outputs.max(dim=1, keepdim=True).values  # right values, but the caller's outputs change
         return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
 
-    assert "changed the tensor it was given" in nb04.q2.verdict(softmax)
+    assert "changed the tensor it was given" in nb04.q2.verdict(softmax).line
 
 
 def presses_stop(outputs):
@@ -191,8 +191,8 @@ def test_the_stop_button_stops_the_check_with_one_line_and_later_checks_stay_rig
     rendered = stopped.value._render_traceback_()  # what IPython shows instead of a traceback
     assert len(rendered) == 1 and rendered[0].startswith("Stopped: ") and "\n" not in rendered[0]
     assert signal.getsignal(signal.SIGINT) is before
-    assert nb04.q2.verdict(stable_softmax).startswith("Correct")
-    assert nb04.q2.verdict(raises_keyboardinterrupt).startswith("Not yet")  # raised by the answer, not the button
+    assert nb04.q2.verdict(stable_softmax).line.startswith("Correct")
+    assert nb04.q2.verdict(raises_keyboardinterrupt).line.startswith("Not yet")  # raised by the answer, not the button
 
 
 def test_a_check_leaves_the_notebooks_random_state_and_gradient_mode_as_they_were():
@@ -209,7 +209,7 @@ def test_a_check_leaves_the_notebooks_random_state_and_gradient_mode_as_they_wer
     expected = torch.rand(3)
     torch.manual_seed(123)
     with torch.no_grad():  # a notebook left in no_grad: the check still trains, with gradients on
-        assert nb05.q1.verdict(train_step).startswith("Correct")
+        assert nb05.q1.verdict(train_step).line.startswith("Correct")
         assert not torch.is_grad_enabled()
     assert torch.equal(torch.rand(3), expected)
 
@@ -230,7 +230,7 @@ def test_the_readme_shows_a_real_verdict():
         return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert nb04.q2.verdict(softmax) in readme.splitlines()
+    assert nb04.q2.verdict(softmax).line in readme.splitlines()
 
 
 def test_a_real_kernel_stopped_during_a_check_shows_one_line_and_keeps_working():
@@ -261,7 +261,7 @@ def test_a_real_kernel_stopped_during_a_check_shows_one_line_and_keeps_working()
         assert len(errors) == 1 and len(errors[0]["traceback"]) == 1, outputs
         assert errors[0]["traceback"][0].startswith("Stopped: ") and errors[0]["ename"] == "Stopped"
         assert not any("went on" in o.get("text", "") for o in outputs)  # the run stopped there
-        correct = nb04.q2.verdict(stable_softmax)
+        correct = nb04.q2.verdict(stable_softmax).line
         assert run("exercises.q2.check(softmax)") == [{"name": "stdout", "text": correct + "\n"}]
     finally:
         client.stop_channels()
@@ -354,4 +354,4 @@ def test_the_notebooks_reference_functions_are_correct():
             if source.lstrip().startswith("def "):
                 exec(source, namespace)  # the teacher edition's own code
                 exercise = getattr(checks, q)
-                assert exercise.verdict(namespace[exercise.answer_name]).startswith("Correct"), (path.name, q)
+                assert exercise.verdict(namespace[exercise.answer_name]).line.startswith("Correct"), (path.name, q)

@@ -61,6 +61,12 @@ WRONG = {
            ("30730", "got text")],
 }
 
+# The words of the wrong answers above that no typical mistake names: their verdict is "not-yet".
+NOT_YET = {
+    "q1": ["does not have"],
+    "q3": ["is not the number of parameters"],
+}
+
 
 @pytest.mark.parametrize("exercise, answer", right_cases(nb03, RIGHT))
 def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811

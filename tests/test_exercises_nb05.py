@@ -250,6 +250,11 @@ WRONG = {
            (lambda m, loader: accuracy_of(m, loader) * float("nan"), "the accuracy is nan")],
 }
 
+# The words of the wrong answers above that no typical mistake names: their verdict is "not-yet".
+NOT_YET = {
+    "q1": ["not as one step of the optimizer you are given"],
+}
+
 
 @pytest.mark.parametrize("exercise, answer", right_cases(nb05, RIGHT))
 def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811

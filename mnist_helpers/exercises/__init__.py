@@ -20,21 +20,37 @@ The kernel's stop button still stops an answer that runs too long: the check the
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import inspect
 import math
 import numbers
+import random
 import signal
 import textwrap
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 
+from .verdicts import GENERIC, STRUCTURAL, Verdict, VerdictInfo, verdict_id
+
+# Called with every Verdict a check gives (after its line is printed): how a class view or a reviewer hears of it.
+# A reporter that raises is ignored: it never changes what the learner sees.
+reporters: list[Callable[[Verdict], object]] = []
+
 
 class Wrong(Exception):
-    """What is wrong with an answer, in a learner's words (raised by a check)."""
+    """What is wrong with an answer, in a learner's words (raised by a check).
+
+    ``mistake`` names the typical mistake (a verdict kind such as "zero-grad-missing", declared with its note in
+    the exercise's ``mistakes``); without one the verdict is "not-yet".
+    """
+
+    def __init__(self, message: str, mistake: str | None = None):
+        super().__init__(message)
+        self.mistake = mistake
 
 
 class NotAnswered(Exception):
@@ -82,20 +98,32 @@ class Exercise:
 
     ``judge(answer)`` raises ``Wrong`` with what is wrong, or returns a sentence for a right answer.
     ``answer_name`` is the name the notebook gives the answer, used to say how to call ``check``.
+    ``mistakes`` maps each typical mistake's kind (the ``mistake=`` of its ``Wrong``) to what a teacher says to
+    the class about it.
     """
 
-    def __init__(self, name: str, judge: Callable, hint: str, answer_name: str = "your_answer"):
+    def __init__(self, name: str, judge: Callable, hint: str, answer_name: str = "your_answer",
+                 mistakes: dict[str, str] | None = None):
         self.name, self.judge, self._hint, self.answer_name = name, judge, hint, answer_name
+        self.mistakes = dict(mistakes or {})
+        notebook = judge.__module__.rpartition(".")[2].removeprefix("nb")
+        self.exercise = f"{notebook}.{name.removeprefix('q')}"  # "05.2"
+        for kind in self.mistakes:
+            verdict_id(self.exercise, kind)  # refuses a kind that is not lowercase words
 
-    def verdict(self, answer) -> str:
-        """The one line ``check`` prints.
+    def _verdict(self, kind: str, line: str) -> Verdict:
+        known = kind in GENERIC or kind in STRUCTURAL or kind in self.mistakes
+        return Verdict(self.exercise, verdict_id(self.exercise, kind if known else "not-yet"), line)
 
-        The check runs with gradients on, its own random seed (the notebook's random state is left
-        as it was) and warnings silenced; whatever the answer raises, even ``SystemExit``, becomes
-        a line. Only the stop button gets through, as ``Stopped``.
+    def verdict(self, answer) -> Verdict:
+        """The verdict on ``answer``, with the one line ``check`` prints.
+
+        The check runs with gradients on, its own random seeds and default dtype (the notebook's random states,
+        default dtype and gradient mode are left as they were) and warnings silenced; whatever the answer raises,
+        even ``SystemExit``, becomes a line. Only the stop button gets through, as ``Stopped``.
         """
         button = _StopButton()
-        with button, warnings.catch_warnings(), torch.random.fork_rng(devices=[]), torch.enable_grad():
+        with button, warnings.catch_warnings(), _global_state_kept(), torch.enable_grad():
             warnings.simplefilter("ignore")
             torch.manual_seed(0)
             try:
@@ -103,32 +131,81 @@ class Exercise:
                     raise NotAnswered
                 praise = self.judge(answer)
             except NotAnswered:
-                return ("Not answered yet: write your answer in the cell above (replace the ...), run it, then this "
-                        "check.")
+                return self._verdict("not-answered", "Not answered yet: write your answer in the cell above "
+                                                     "(replace the ...), run it, then this check.")
             except Wrong as why:
-                return one_line(f"Not yet: {why} (For a hint, run exercises.{self.name}.hint())")
+                return self._verdict(why.mistake or "not-yet", one_line(
+                    f"Not yet: {why} (For a hint, run exercises.{self.name}.hint())"))
             except BaseException as err:  # anything no check foresaw, raised by the learner's code
                 if button.was_pressed(err):
                     raise Stopped("Stopped: you interrupted the check before it could judge your answer; run it "
                                   "again when your code is ready (if it never ends, look for a loop that never "
                                   "stops).") from None
-                return one_line(f"Not yet: checking your answer, your code {what_went_wrong(err)} "
-                                f"(For a hint, run exercises.{self.name}.hint())")
-        return f"Correct: {praise}" if praise else "Correct!"
+                return self._verdict("raised", one_line(f"Not yet: checking your answer, your code "
+                                                        f"{what_went_wrong(err)} (For a hint, run "
+                                                        f"exercises.{self.name}.hint())"))
+        return self._verdict("correct", f"Correct: {praise}" if praise else "Correct!")
 
-    def check(self, *answers, **named) -> None:
-        """Print whether the answer is right and, if not, what is wrong, in one line."""
+    def check(self, *answers, **named) -> Verdict | None:
+        """Print whether the answer is right and, if not, what is wrong, in one line; return the verdict.
+
+        Every reporter in ``mnist_helpers.exercises.reporters`` is then given the verdict.
+        """
         given = list(answers) + list(named.values())
         if len(given) != 1:
             how = f"exercises.{self.name}.check({self.answer_name})"
             print(f"Give the check your answer, one value: {how}" if not given else
                   f"The check takes one answer, not {len(given)}: {how}")
-            return
-        print(self.verdict(given[0]))
+            return None
+        try:
+            verdict = self.verdict(given[0])
+        except Stopped as stopped:
+            _report(self._verdict("stopped", str(stopped)))
+            raise
+        print(verdict.line)
+        _report(verdict)
+        return verdict
 
     def hint(self, *_) -> None:
         """Print a hint: the idea or the function to think about, never the solution."""
         print(f"Hint: {self._hint}")
+
+
+def catalog() -> dict[str, VerdictInfo]:
+    """Every verdict id any check can give, with its message and what a teacher says about it."""
+    from .catalog import catalog as every_verdict
+
+    return every_verdict()
+
+
+def exercise_ids() -> list[str]:
+    """Every exercise's id in course order: "01.1", "01.2", ..."""
+    from .catalog import exercise_ids as ids
+
+    return ids()
+
+
+def _report(verdict: Verdict) -> None:
+    for reporter in list(reporters):
+        try:
+            reporter(verdict)
+        except BaseException:  # a reporter never changes what the learner sees (a stop button included)
+            pass
+
+
+@contextlib.contextmanager
+def _global_state_kept() -> Iterator[None]:
+    """Runs a check with the random states, default dtype and gradient mode restored afterwards, however it ends."""
+    dtype, grad = torch.get_default_dtype(), torch.is_grad_enabled()
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        torch.set_default_dtype(dtype)
+        torch.set_grad_enabled(grad)
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
 
 
 def one_line(text: str) -> str:
@@ -197,7 +274,7 @@ def call(function: Callable, *args, given: str, returns: bool = True):
     nothing (unless ``returns=False``); ``given`` says with what, as in "when given {given}".
     """
     if not callable(function):
-        raise Wrong(f"the answer should be a function (def ...), got a {type(function).__name__}")
+        raise Wrong(f"the answer should be a function (def ...), got a {type(function).__name__}", "not-a-function")
     if is_stub(function):
         raise NotAnswered
     name = name_of(function)
@@ -208,13 +285,14 @@ def call(function: Callable, *args, given: str, returns: bool = True):
         raise  # the stop button, or the learner's own: Exercise.verdict tells which
     except BaseException as err:
         advice = ": a function should return its result instead" if isinstance(err, SystemExit) else ""
-        raise Wrong(f"{name} {what_went_wrong(err)} when given {given}{advice}") from None
+        raise Wrong(f"{name} {what_went_wrong(err)} when given {given}{advice}", "raised") from None
     for original, copy in zip(args, copies, strict=True):
         if isinstance(original, torch.Tensor) and not same_tensor(original, copy):
             raise Wrong(f"{name} changed the tensor it was given ({given}) in place, with an operation like -=, "
-                        "x[...] = or a method ending in _: compute a new tensor and leave the input as it was")
+                        "x[...] = or a method ending in _: compute a new tensor and leave the input as it was",
+                        "changed-input")
     if returns and result is None:
-        raise Wrong(f"{name} returned nothing when given {given}: did you forget `return`?")
+        raise Wrong(f"{name} returned nothing when given {given}: did you forget `return`?", "returned-nothing")
     return result
 
 
@@ -235,22 +313,24 @@ def number(value, what: str):
     if isinstance(value, (torch.Tensor, np.ndarray)):
         size = value.numel() if isinstance(value, torch.Tensor) else value.size
         if size != 1:
-            raise Wrong(f"{what} should be one number; got a {type(value).__name__} of shape {list(value.shape)}")
+            raise Wrong(f"{what} should be one number; got a {type(value).__name__} of shape {list(value.shape)}",
+                        "not-a-number")
         value = value.item()
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bool):
-        raise Wrong(f"{what} should be a number; got {value}, a yes/no value")
+        raise Wrong(f"{what} should be a number; got {value}, a yes/no value", "not-a-number")
     if isinstance(value, str):
-        raise Wrong(f"{what} should be a number; got text (a str): give the number itself, without quotes")
+        raise Wrong(f"{what} should be a number; got text (a str): give the number itself, without quotes",
+                    "not-a-number")
     if isinstance(value, numbers.Integral):
         if abs(value) > 2**53:
-            raise Wrong(f"{what} is a number with {len(str(abs(int(value))))} digits, far too large")
+            raise Wrong(f"{what} is a number with {len(str(abs(int(value))))} digits, far too large", "not-a-number")
         return int(value)
     if not isinstance(value, numbers.Real):
-        raise Wrong(f"{what} should be a number; got a {type(value).__name__}")
+        raise Wrong(f"{what} should be a number; got a {type(value).__name__}", "not-a-number")
     if not math.isfinite(value):
-        raise Wrong(f"{what} is {value}: it should be a finite number")
+        raise Wrong(f"{what} is {value}: it should be a finite number", "not-a-number")
     return float(value)
 
 
@@ -267,21 +347,42 @@ def whole_number(value, what: str) -> int:
     """``number(value)``, which must also be a whole number (3.0 counts as 3)."""
     value = number(value, what)
     if value != int(value):
-        raise Wrong(f"{what} is {value:g}, not a whole number")
+        raise Wrong(f"{what} is {value:g}, not a whole number", "not-whole")
     return int(value)
 
 
-def numbers_in(value, what: str) -> torch.Tensor:
-    """``value`` as a float64 tensor on the CPU, if it is a tensor, a NumPy array, a list or a tuple of numbers."""
+def numbers_in(value, what: str, most: int = 10**7) -> torch.Tensor:
+    """``value`` as a float64 tensor on the CPU, if it is a tensor, a NumPy array, a list or a tuple of numbers.
+
+    More than ``most`` numbers (far more than any answer holds) are refused by their shape, before any copy.
+    """
+    if isinstance(value, (torch.Tensor, np.ndarray)) and (value.numel() if isinstance(value, torch.Tensor)
+                                                          else value.size) > most:
+        raise Wrong(f"{what} has shape {list(value.shape)}, far more numbers than the answer should hold",
+                    "too-large")
     if isinstance(value, (list, tuple)):
         value = np.array([number(x, f"each entry of {what}") for x in value], dtype=np.float64)
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         value = torch.from_numpy(value.astype(np.float64))
     if not isinstance(value, torch.Tensor):
-        raise Wrong(f"{what} should be a tensor; got a {type(value).__name__}")
+        raise Wrong(f"{what} should be a tensor; got a {type(value).__name__}", "not-a-tensor")
     if value.is_complex():
-        raise Wrong(f"{what} should hold real numbers; got complex ones")
-    return value.detach().cpu().to(torch.float64)
+        raise Wrong(f"{what} should hold real numbers; got complex ones", "not-a-tensor")
+    return _as_float64(value)
+
+
+def shape_of(value) -> tuple[int, ...]:
+    """The shape ``numbers_in`` would give ``value``, found without copying it (``()`` for one number)."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return tuple(value.shape)
+    if isinstance(value, (list, tuple)):
+        return (len(value),)
+    return ()
+
+
+def _as_float64(tensor: torch.Tensor) -> torch.Tensor:
+    """A float64 copy on the CPU (the one copy ``numbers_in`` makes)."""
+    return tensor.detach().cpu().to(torch.float64)
 
 
 def close(a: torch.Tensor, b: torch.Tensor, tolerance: float = 1e-5) -> bool:
@@ -296,10 +397,10 @@ def close(a: torch.Tensor, b: torch.Tensor, tolerance: float = 1e-5) -> bool:
 
 def explain(got, mistakes, otherwise: str, same: Callable = close) -> Wrong:
     """The ``Wrong`` for an answer that gave ``got``: the message of the first typical mistake that gives the
-    same, else ``otherwise``. ``mistakes`` are (what that mistake gives on this case, message) pairs."""
-    for value, message in mistakes:
+    same, else ``otherwise``. ``mistakes`` are (what that mistake gives on this case, its kind, message) triples."""
+    for value, kind, message in mistakes:
         if same(got, value):
-            return Wrong(message)
+            return Wrong(message, kind)
     return Wrong(otherwise)
 
 
@@ -309,7 +410,7 @@ def whole_numbers(value, what: str, count: int) -> tuple[int, ...]:
         value = value.tolist()
     if not isinstance(value, (tuple, list)) or len(value) != count:
         got = f"{len(value)} values" if isinstance(value, (tuple, list)) else f"one {type(value).__name__}"
-        raise Wrong(f"{what} should be {count} numbers, like (a, b); got {got}")
+        raise Wrong(f"{what} should be {count} numbers, like (a, b); got {got}", "not-numbers")
     return tuple(whole_number(x, f"each number of {what}") for x in value)
 
 
@@ -320,5 +421,5 @@ def yes_or_no(value, what: str) -> bool:
     if isinstance(value, np.bool_):
         value = bool(value)
     if not isinstance(value, bool):
-        raise Wrong(f"{what} should be True or False; got a {type(value).__name__}")
+        raise Wrong(f"{what} should be True or False; got a {type(value).__name__}", "not-yes-or-no")
     return value

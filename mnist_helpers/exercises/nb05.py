@@ -76,7 +76,7 @@ def _run(step, model, batches) -> tuple[list[torch.Tensor], list[float]]:
 def _a_number(result, what: str) -> float:
     if isinstance(result, torch.Tensor) and result.requires_grad:
         raise Wrong(f"return {what} as a plain number (.item() gives it), not the tensor: it keeps the whole "
-                    "computation graph alive")
+                    "computation graph alive", "tensor-not-number")
     return number(result, what)
 
 
@@ -90,18 +90,22 @@ def _train_step(answer) -> str:
     weights, losses = _run(_step, start, batches)
     if not _same_weights(_weights(model), weights):
         raise explain(_weights(model), [
-            (_weights(start), "the weights did not move: take the optimizer's step after backward() has computed the "
+            (_weights(start), "no-step",
+                              "the weights did not move: take the optimizer's step after backward() has computed the "
                               "gradients, and before zero_grad() clears them"),
-            (_run(_step_without_zero_grad, start, batches)[0], "the second step followed the sum of both batches' "
+            (_run(_step_without_zero_grad, start, batches)[0], "zero-grad-missing",
+                                                               "the second step followed the sum of both batches' "
              "gradients: clear the gradients in every step (zero_grad), before backward() or after step()"),
-            (_run(_step_before_backward, start, batches)[0], "each step used the gradients of the previous batch: call "
+            (_run(_step_before_backward, start, batches)[0], "step-before-backward",
+                                                             "each step used the gradients of the previous batch: call "
                                                              "backward() before step()"),
         ], "the weights moved, but not as one step of the optimizer you are given, on each batch's cross-entropy, "
            "would move them", same=_same_weights)
     for result, before, after in zip(results, losses, _losses_after_steps(start, batches), strict=True):
         got = _a_number(result, "the loss")
         if not close(got, before, 1e-5):
-            raise explain(got, [(after, "you returned the loss after the step: return the loss the step was taken on, "
+            raise explain(got, [(after, "loss-after-step",
+                                        "you returned the loss after the step: return the loss the step was taken on, "
                                         "computed before it")],
                           "return the loss of the batch before the step, the one you called backward() on")
     return "forward, loss, backward, step, zero_grad: one step of SGD."
@@ -122,7 +126,7 @@ def _losses_after_steps(model, batches) -> list[float]:
 def _unchanged(loader: FastLoader, images: torch.Tensor, labels: torch.Tensor, name: str) -> None:
     if not (torch.equal(loader.images, images) and torch.equal(loader.labels, labels)):
         raise Wrong(f"{name} changed the images or labels of the loader it was given (in place): leave the data as "
-                    "it is, and compute new tensors instead")
+                    "it is, and compute new tensors instead", "changed-data")
 
 
 def _train_epoch(answer) -> str:
@@ -136,30 +140,40 @@ def _train_epoch(answer) -> str:
     weights, losses = _run(_step, start, batches)
     if not _same_weights(_weights(model), weights):
         raise explain(_weights(model), [
-            (_weights(start), "the weights did not move: take one step on every batch of the loader"),
-            (_run(_step, start, batches[:1])[0], "your loop stopped after the first batch: an epoch takes a step on "
+            (_weights(start), "no-step", "the weights did not move: take one step on every batch of the loader"),
+            (_run(_step, start, batches[:1])[0], "first-batch-only",
+                                                 "your loop stopped after the first batch: an epoch takes a step on "
                                                  "every batch of the loader"),
-            (_run(_step, start, batches[-1:])[0], "only the last batch moved the weights: take the step inside the "
+            (_run(_step, start, batches[-1:])[0], "step-outside-loop",
+                                                  "only the last batch moved the weights: take the step inside the "
                                                   "loop, once per batch"),
-            (_run(_step_without_zero_grad, start, batches)[0], "gradients are left over between batches: clear them "
+            (_run(_step_without_zero_grad, start, batches)[0], "zero-grad-missing",
+                                                               "gradients are left over between batches: clear them "
              "in every step (zero_grad), or each step follows the sum of all the gradients so far"),
-            (_run(_step, start, batches * 2)[0], "you went over the loader twice: an epoch is one pass over it"),
+            (_run(_step, start, batches * 2)[0], "two-passes",
+                                                 "you went over the loader twice: an epoch is one pass over it"),
         ], "after your epoch the weights are not those of one step per batch, in the loader's order",
             same=_same_weights)
     if isinstance(result, (list, tuple)):
-        raise Wrong(f"you returned a {type(result).__name__}: return one number, the mean of the batches' losses")
+        raise Wrong(f"you returned a {type(result).__name__}: return one number, the mean of the batches' losses",
+                    "list-not-mean")
     got = _a_number(result, "the mean loss")
     mean = sum(losses) / len(losses)
     if close(got, mean, 1e-5):
         return "one step per batch, every batch once: that is an epoch, and fit repeats it."
     sizes = [len(y) for _, y in batches]
     raise explain(got, [
-        (losses[-1], "you returned the loss of the last batch: return the mean of the losses of all batches"),
-        (losses[0], "you returned the loss of the first batch: return the mean of the losses of all batches"),
-        (sum(losses), "you returned the sum of the batches' losses: divide it by the number of batches"),
-        (sum(losses) / len(labels), "you divided by the number of images: the mean of the batches' losses divides "
+        (losses[-1], "last-loss",
+                     "you returned the loss of the last batch: return the mean of the losses of all batches"),
+        (losses[0], "first-loss",
+                    "you returned the loss of the first batch: return the mean of the losses of all batches"),
+        (sum(losses), "sum-not-mean",
+                      "you returned the sum of the batches' losses: divide it by the number of batches"),
+        (sum(losses) / len(labels), "divided-by-images",
+                                    "you divided by the number of images: the mean of the batches' losses divides "
                                     "by the number of batches"),
-        (sum(loss * n for loss, n in zip(losses, sizes, strict=True)) / len(labels), "you weighted each batch's "
+        (sum(loss * n for loss, n in zip(losses, sizes, strict=True)) / len(labels), "weighted-mean",
+                                                                                     "you weighted each batch's "
          "loss by its number of images: the task asks for the plain mean of the batches' losses, each batch "
          "counting once"),
     ], "return the mean of the batches' losses (each batch's loss before its step)")
@@ -193,32 +207,72 @@ def _accuracy(answer) -> str:
     result = call(answer, model, loader, given="a model and a loader of 150 images in batches of 64, 64 and 22")
     _unchanged(loader, images, labels, "accuracy_of")
     if not _same_weights(_weights(model), before):
-        raise Wrong("accuracy_of changed the model's weights: it should only measure")
+        raise Wrong("accuracy_of changed the model's weights: it should only measure", "changed-weights")
     got = _a_number(result, "the accuracy")
     if not close(got, truth, 1e-6):
         raise explain(got, [
-            (100 * truth, f"{got:g} is a percentage: return a fraction between 0 and 1"),
-            (102, f"{got:g} is the number of right answers: divide it by the number of images"),
-            ((32 / 64 + 48 / 64 + 22 / 22) / 3, "you averaged the batches' accuracies: the short last batch then "
+            (100 * truth, "percentage", f"{got:g} is a percentage: return a fraction between 0 and 1"),
+            (102, "count-not-fraction", f"{got:g} is the number of right answers: divide it by the number of images"),
+            ((32 / 64 + 48 / 64 + 22 / 22) / 3, "mean-of-batches",
+                                                "you averaged the batches' accuracies: the short last batch then "
              "counts as much as a full one; count the right answers and the images over all batches, then divide"),
-            (102 / 192, "you divided by the number of batches times the batch size: the last batch holds only 22 "
+            (102 / 192, "full-batches",
+                        "you divided by the number of batches times the batch size: the last batch holds only 22 "
                         "images"),
-            (80 / 128, "you left out the last, short batch: its images count too"),
-            (32 / 64, "that is the accuracy of the first batch only: go over every batch of the loader"),
-            (1 - truth, "that is the fraction of mistakes: return the fraction the model gets right"),
+            (80 / 128, "last-batch-missing", "you left out the last, short batch: its images count too"),
+            (32 / 64, "first-batch-only",
+                      "that is the accuracy of the first batch only: go over every batch of the loader"),
+            (1 - truth, "error-rate", "that is the fraction of mistakes: return the fraction the model gets right"),
         ], "this is not the fraction of the loader's images the model gets right")
     if model.tracked:
         raise Wrong("the number is right, but PyTorch tracked gradients while your model ran: measure inside "
-                    "torch.no_grad(), which is faster and keeps no graph")
+                    "torch.no_grad(), which is faster and keeps no graph", "grad-tracked")
     return "exact over every image, however the batches fall."
 
 
 q1 = Exercise("q1", _train_step, "the section 'One training step, by hand' above does it line by line: your function "
               "does the same on the batch and the optimizer it is given. Which call computes the gradients, which one "
               "moves the weights, which one clears them? A one-element tensor becomes a number with .item().",
-              "train_step")
+              "train_step", mistakes={
+    "tensor-not-number": "A loss tensor keeps the whole graph alive: .item() gives the plain number to store or print.",
+    "no-step": "Walk through the order: backward computes gradients, step uses them, zero_grad clears them.",
+    "zero-grad-missing": "PyTorch adds gradients up: without zero_grad each step follows every batch so far.",
+    "step-before-backward": "step() before backward() moves by the previous batch's gradients: backward first.",
+    "loss-after-step": "The loss to report is the one the step was taken on: compute it once, before the step.",
+})
 q2 = Exercise("q2", _train_epoch, "the section 'One epoch, written out' loops over a loader; you have a function for "
-              "the body of that loop. Keep each batch's loss in a list, then average the list.", "train_epoch")
+              "the body of that loop. Keep each batch's loss in a list, then average the list.", "train_epoch",
+              mistakes={
+    "tensor-not-number": "A loss tensor keeps the whole graph alive: .item() gives the plain number to store or "
+                         "print.",
+    "changed-data": "An in-place operation on a batch changes the dataset: compute new tensors instead.",
+    "no-step": "The loop body must take the step: call the training step on every batch.",
+    "first-batch-only": "A return inside the loop ends it after one batch: return after the loop.",
+    "step-outside-loop": "The step sits after the loop: indent it into the loop, once per batch.",
+    "zero-grad-missing": "PyTorch adds gradients up: without zero_grad each step follows every batch so far.",
+    "two-passes": "An epoch is one pass: look for a second loop or a second call.",
+    "list-not-mean": "They returned the list of losses: average it, sum(losses) / len(losses).",
+    "last-loss": "The last batch's loss is not the epoch's: keep every batch's loss and average.",
+    "first-loss": "The first batch's loss is not the epoch's: keep every batch's loss and average.",
+    "sum-not-mean": "A sum grows with the number of batches: divide by it.",
+    "divided-by-images": "The mean of the batches' losses divides by the number of batches, not of images.",
+    "weighted-mean": "Weighting by batch size is a fair idea, but the task asks for the plain mean: say why the two "
+                     "differ.",
+})
 q3 = Exercise("q3", _accuracy, "keep two running totals over the batches, right answers and images, and divide only "
               "at the end: a short last batch then counts for exactly the images it holds. evaluate (its source is "
-              "printed above) shows how to measure without tracking gradients.", "accuracy_of")
+              "printed above) shows how to measure without tracking gradients.", "accuracy_of", mistakes={
+    "tensor-not-number": "A loss tensor keeps the whole graph alive: .item() gives the plain number to store or "
+                         "print.",
+    "changed-data": "An in-place operation on a batch changes the dataset: compute new tensors instead.",
+    "changed-weights": "Measuring must not train: no step, no optimizer in an accuracy function.",
+    "percentage": "The task asks for a fraction between 0 and 1: leave out the 100.",
+    "count-not-fraction": "They returned the count: divide by the number of images.",
+    "mean-of-batches": "A mean of batch accuracies overweights the short last batch: count right answers and images, "
+                       "divide at the end.",
+    "full-batches": "The last batch is shorter: count the images, do not multiply batches by the batch size.",
+    "last-batch-missing": "Something skips the short batch (a drop_last, a slice): every image counts.",
+    "first-batch-only": "A return inside the loop ends it after one batch: return after the loop.",
+    "error-rate": "The comparison is the wrong way round: != counts mistakes, == counts right answers.",
+    "grad-tracked": "Measuring needs no gradients: torch.no_grad() is faster and keeps no graph.",
+})

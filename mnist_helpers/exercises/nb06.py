@@ -52,7 +52,8 @@ def _most_confident_mistake(answer) -> str:
         got = number(result, "the position of the image")
         if got != int(got):
             raise Wrong(f"{got:g} looks like a probability: return the position (index) of the image"
-                        if 0 <= got <= 1 else f"{got:g} is not a position: return the index of the image")
+                        if 0 <= got <= 1 else f"{got:g} is not a position: return the index of the image",
+                        "probability-not-position")
         confidence, predicted = F.softmax(outputs, dim=1).max(dim=1)
         wrong = predicted != labels
         truth = int(torch.where(wrong, confidence, -1.0).argmax())
@@ -60,18 +61,24 @@ def _most_confident_mistake(answer) -> str:
             continue
         if not 0 <= got < n:
             raise explain(got, [
-                (predicted[truth], f"{got} is the digit the model predicted for that image: return the image's "
+                (predicted[truth], "predicted-digit",
+                                   f"{got} is the digit the model predicted for that image: return the image's "
                                    "position instead"),
-                (labels[truth], f"{got} is that image's label: return the image's position instead"),
+                (labels[truth], "label-not-position",
+                                f"{got} is that image's label: return the image's position instead"),
             ], f"{got} is not a position among the {n} images")
         raise explain(got, [
-            (confidence.argmax(), "that image is the model's most confident answer, but it is right: look only at the "
+            (confidence.argmax(), "right-answers-included",
+                                  "that image is the model's most confident answer, but it is right: look only at the "
                                   "mistakes"),
-            (torch.where(wrong, confidence, 2.0).argmin(), "that is the mistake the model was least sure about: take "
+            (torch.where(wrong, confidence, 2.0).argmin(), "least-confident",
+                                                           "that is the mistake the model was least sure about: take "
                                                            "the largest probability among the mistakes"),
-            (torch.where(wrong, outputs.max(dim=1).values, -1e9).argmax(), "that mistake has the largest raw output, "
+            (torch.where(wrong, outputs.max(dim=1).values, -1e9).argmax(), "raw-outputs",
+                                                                           "that mistake has the largest raw output, "
              "not the largest probability: raw outputs are not comparable between images, softmax first"),
-            (wrong.nonzero()[0, 0], "that is the first mistake: take the one with the highest probability"),
+            (wrong.nonzero()[0, 0], "first-mistake",
+                                    "that is the first mistake: take the one with the highest probability"),
         ], "that is not the wrong prediction with the highest softmax probability")
     return "now look at that image in the test set: would you have got it right?"
 
@@ -92,22 +99,27 @@ def _precision(answer) -> str:
         got = numbers_in(call(answer, matrix, given=f"a {n}x{n} confusion matrix"), "the precisions")
         if got.shape != (n,):
             raise Wrong(f"return one fraction per digit, a tensor of shape [{n}] for a {n}x{n} matrix; got "
-                        f"{list(got.shape)}" + (" (no keepdim)" if got.numel() == n else ""))
+                        f"{list(got.shape)}" + (" (no keepdim)" if got.numel() == n else ""), "wrong-shape")
         right = matrix.diag().double()
         truth = right / matrix.sum(dim=0)
         if close(got, truth, 1e-6):
             continue
         raise explain(got, [
-            (right / matrix.sum(dim=1), "this is the accuracy per true digit that the cell above shows (the rows): "
+            (right / matrix.sum(dim=1), "recall-not-precision",
+                                        "this is the accuracy per true digit that the cell above shows (the rows): "
                                         "precision reads the columns, dividing by how often each digit was predicted"),
-            (right, "these are counts of right predictions: divide each by how often that digit was predicted (its "
+            (right, "counts-not-fractions",
+                    "these are counts of right predictions: divide each by how often that digit was predicted (its "
                     "column sum)"),
-            (right / matrix.sum(), "you divided by all the images: divide each digit's right predictions by the "
+            (right / matrix.sum(), "divided-by-all",
+                                   "you divided by all the images: divide each digit's right predictions by the "
                                    "number of images predicted as that digit"),
-            (100 * truth, "these are percentages: return fractions between 0 and 1"),
-            (matrix.diag() // matrix.sum(dim=0), "integer division (//) rounds every fraction down to 0: divide "
+            (100 * truth, "percentage", "these are percentages: return fractions between 0 and 1"),
+            (matrix.diag() // matrix.sum(dim=0), "integer-division",
+                                                 "integer division (//) rounds every fraction down to 0: divide "
                                                  "with /"),
-            (1 - truth, "these are the fractions of wrong predictions: return the fractions that are right"),
+            (1 - truth, "error-rate",
+                        "these are the fractions of wrong predictions: return the fractions that are right"),
         ], "for each predicted digit (column): the right predictions (the diagonal) divided by how often that digit "
            "was predicted (its column sum)")
     return "the diagonal over the column sums: when the model says a digit, how often it is right."
@@ -139,11 +151,14 @@ def _most_confused_pair(answer) -> str:
         if is_one_number(result):
             single = number(result, "the answer")
             raise explain(single, [
-                (both[a, b], f"{single:g} is how many times those two digits are taken for each other: return the "
+                (both[a, b], "count-not-digits",
+                             f"{single:g} is how many times those two digits are taken for each other: return the "
                              "two digits themselves"),
-                (mistakes[row, column], f"{single:g} is how many times the most frequent single mistake happens: "
+                (mistakes[row, column], "single-count",
+                                        f"{single:g} is how many times the most frequent single mistake happens: "
                                         "return the two digits most often taken for each other"),
-                (torch.tensor([a * n + b, b * n + a]), f"{single:g} is a position in the flattened matrix: turn it "
+                (torch.tensor([a * n + b, b * n + a]), "flat-index",
+                                                       f"{single:g} is a position in the flattened matrix: turn it "
                                                        "into a row and a column, the two digits"),
             ], f"return the two digits, like (a, b); got one number, {single:g}",
                 same=lambda got, value: bool((torch.as_tensor(value) == got).any()))
@@ -151,12 +166,14 @@ def _most_confused_pair(answer) -> str:
         if sorted(got) == [a, b]:
             continue
         if not all(0 <= digit < n for digit in got):
-            raise Wrong(f"{got} are not two digits of a {n}x{n} matrix: each should be between 0 and {n - 1}")
+            raise Wrong(f"{got} are not two digits of a {n}x{n} matrix: each should be between 0 and {n - 1}",
+                        "not-digits")
         if got[0] == got[1]:
-            raise Wrong("that is on the diagonal, where the model is right: leave the diagonal out")
+            raise Wrong("that is on the diagonal, where the model is right: leave the diagonal out", "diagonal")
         if sorted(got) == sorted((row, column)):
             raise Wrong(f"a {row} taken for a {column} is the most frequent single mistake, but count both "
-                        f"directions: add the times a {column} is taken for a {row}, and so for every pair")
+                        f"directions: add the times a {column} is taken for a {row}, and so for every pair",
+                        "one-direction")
         raise Wrong(f"{got[0]} and {got[1]} are taken for each other {int(both[got])} times in all: another pair is "
                     "taken for each other more often")
     return "a mistake and its mirror across the diagonal, added: the two digits the model mixes up most."
@@ -164,11 +181,35 @@ def _most_confused_pair(answer) -> str:
 
 q1 = Exercise("q1", _precision, "precision reads the matrix by its columns: a column holds every image the model "
               "predicted as one digit, and the diagonal the ones it got right; divide, digit by digit, as the cell "
-              "above does with the rows.", "per_digit_precision")
+              "above does with the rows.", "per_digit_precision", mistakes={
+    "wrong-shape": "One precision per digit: a sum without keepdim, along one dimension.",
+    "recall-not-precision": "Rows are true digits (recall), columns are predicted digits (precision): name both.",
+    "counts-not-fractions": "The diagonal counts right predictions: divide by the column sums.",
+    "divided-by-all": "Dividing by the total gives each digit's share of right answers: divide by its column sum.",
+    "percentage": "The task asks for fractions between 0 and 1.",
+    "integer-division": "// on integer tensors rounds down: use /.",
+    "error-rate": "1 - precision is the share of wrong predictions: return the right ones.",
+})
 q2 = Exercise("q2", _most_confused_pair, "a 3 taken for a 5 sits at row 3, column 5, and a 5 taken for a 3 at row "
               "5, column 3: add every count to its mirror image across the diagonal (notebook 3 showed how to swap "
               "rows and columns), leave the diagonal out, then find the largest entry and turn its position into a "
-              "row and a column, as the cell above does for single mistakes.", "most_confused_pair")
+              "row and a column, as the cell above does for single mistakes.", "most_confused_pair", mistakes={
+    "count-not-digits": "They returned the count: the task asks for the two digits (row and column).",
+    "single-count": "They returned a count: the task asks for two digits, counting both directions.",
+    "flat-index": "argmax of a matrix gives a flat index: divmod by the width gives row and column.",
+    "not-digits": "The numbers are out of range: look at how the flat index was turned into row and column.",
+    "diagonal": "The diagonal holds right answers: zero it before looking for mistakes.",
+    "one-direction": "A pair is mixed up both ways: add the matrix to its transpose before the argmax.",
+})
 q3 = Exercise("q3", _most_confident_mistake, "three steps: each image's highest softmax probability and the digit it "
               "goes with (torch.max along dim=1 gives both); keep only the images where that digit is not the label; "
-              "among those, the position of the largest probability.", "most_confident_mistake")
+              "among those, the position of the largest probability.", "most_confident_mistake", mistakes={
+    "probability-not-position": "They returned the confidence: the task asks which image, its index.",
+    "predicted-digit": "They returned the predicted digit: the index of the image is another number.",
+    "label-not-position": "They returned the label: the index of the image is another number.",
+    "right-answers-included": "Keep only the mistakes before taking the largest probability (a mask, or -1 where "
+                              "right).",
+    "least-confident": "argmin instead of argmax: the most confident mistake has the highest probability.",
+    "raw-outputs": "Raw outputs are not comparable between images: softmax first, then compare probabilities.",
+    "first-mistake": "The first mistake is not the most confident: compare the probabilities of all mistakes.",
+})

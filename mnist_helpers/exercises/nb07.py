@@ -29,22 +29,24 @@ def _same_state(a: Mapping, b: Mapping) -> bool:
 def _judge_checkpoint(saved, weights: dict, epochs: int, lr: float) -> None:
     if isinstance(saved, Mapping) and _same_state(saved, weights):
         raise Wrong("you saved the state dict alone: save a dictionary that holds it under 'state_dict', with "
-                    "'epochs' and 'lr' next to it")
+                    "'epochs' and 'lr' next to it", "state-dict-alone")
     if not isinstance(saved, Mapping) or "state_dict" not in saved:
-        raise Wrong("save a dictionary with the key 'state_dict' (and the metadata next to it)")
+        raise Wrong("save a dictionary with the key 'state_dict' (and the metadata next to it)", "no-state-dict-key")
     if "epochs" not in saved or "lr" not in saved:
-        raise Wrong("the dictionary should also hold 'epochs' and 'lr' with the values you were given")
+        raise Wrong("the dictionary should also hold 'epochs' and 'lr' with the values you were given",
+                    "metadata-missing")
     saved_epochs, saved_lr = number(saved["epochs"], "the saved 'epochs'"), number(saved["lr"], "the saved 'lr'")
     if close(saved_epochs, lr, 1e-6) and close(saved_lr, epochs, 1e-6):
-        raise Wrong("'epochs' and 'lr' are swapped: each key should hold its own setting")
+        raise Wrong("'epochs' and 'lr' are swapped: each key should hold its own setting", "metadata-swapped")
     if saved_epochs != epochs or not close(saved_lr, lr, 1e-6):
         raise Wrong(f"'epochs' and 'lr' should be the values your function was given ({epochs} and {lr}); the file "
-                    f"holds {saved_epochs:g} and {saved_lr:g}")
+                    f"holds {saved_epochs:g} and {saved_lr:g}", "metadata-wrong")
     state = saved["state_dict"]
     if not isinstance(state, Mapping) or set(state) != set(weights):
-        raise Wrong("'state_dict' should be the model's state dict: the name and tensor of each of its parameters")
+        raise Wrong("'state_dict' should be the model's state dict: the name and tensor of each of its parameters",
+                    "not-a-state-dict")
     if not _same_state(state, weights):
-        raise Wrong("'state_dict' holds other weights than those of the model your function was given")
+        raise Wrong("'state_dict' holds other weights than those of the model your function was given", "other-weights")
 
 
 def _save_with_metadata(answer) -> str:
@@ -55,15 +57,16 @@ def _save_with_metadata(answer) -> str:
             weights = _state(model)
             call(answer, model, path, epochs, lr, given=f"a model, a path, epochs={epochs} and lr={lr}", returns=False)
             if not _same_state(model.state_dict(), weights):
-                raise Wrong("save_with_metadata changed the model's weights: saving should leave the model as it is")
+                raise Wrong("save_with_metadata changed the model's weights: saving should leave the model as it is",
+                            "changed-weights")
             if not Path(path).is_file():
-                raise Wrong("no file was written at the path you were given")
+                raise Wrong("no file was written at the path you were given", "no-file")
             try:
                 saved = torch.load(path, weights_only=True)
             except Exception:
                 raise Wrong("torch.load(path, weights_only=True) refuses your file: it holds a Python object, not "
                             "only tensors, numbers and dictionaries (save the model's state dict, not the model "
-                            "itself)") from None
+                            "itself)", "pickled-model") from None
             _judge_checkpoint(saved, weights, epochs, lr)
     return "weights and how they were trained, in one file that weights_only=True accepts."
 
@@ -91,18 +94,19 @@ def _refuses(answer, path: Path, what: str) -> None:
         raise  # the stop button, or the learner's own: Exercise.verdict tells which
     except ValueError as err:
         if _Payload.ran:
-            raise Wrong(ran_message) from None
+            raise Wrong(ran_message, "code-ran") from None
         if not str(err).strip():
             raise Wrong(f"for {what} you raised ValueError without a message: say what is wrong with the "
-                        "file") from None
+                        "file", "no-message") from None
         return
     except BaseException as err:
         if _Payload.ran:
-            raise Wrong(ran_message) from None
+            raise Wrong(ran_message, "code-ran") from None
         raise Wrong(f"for {what} your function {what_went_wrong(err)}: catch it and raise ValueError with a message "
-                    "that says the file is not a checkpoint") from None
-    raise Wrong(ran_message if _Payload.ran else f"for {what} your function returned instead of refusing it: raise "
-                                                  "ValueError")
+                    "that says the file is not a checkpoint", "not-value-error") from None
+    if _Payload.ran:
+        raise Wrong(ran_message, "code-ran")
+    raise Wrong(f"for {what} your function returned instead of refusing it: raise ValueError", "returned-instead")
 
 
 def _load_or_refuse(answer) -> str:
@@ -112,7 +116,8 @@ def _load_or_refuse(answer) -> str:
         torch.save(weights, good)
         got = call(answer, good, given="a checkpoint saved with torch.save(model.state_dict(), path)")
         if not isinstance(got, Mapping) or not _same_state(got, weights):
-            raise Wrong("for a good checkpoint, return what torch.load reads from it: the state dict")
+            raise Wrong("for a good checkpoint, return what torch.load reads from it: the state dict",
+                        "good-file-refused")
         text.write_text("this is not a checkpoint\n")
         torch.save({"linear.weight": _Payload()}, trap)
         damaged.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -127,33 +132,62 @@ def _same_weights(answer) -> str:
         before = _state(a), _state(b)
         result = call(answer, a, b, given=given)
         if not (_same_state(a.state_dict(), before[0]) and _same_state(b.state_dict(), before[1])):
-            raise Wrong("same_weights changed a model's weights: comparing should leave both models as they are")
+            raise Wrong("same_weights changed a model's weights: comparing should leave both models as they are",
+                        "changed-weights")
         return yes_or_no(result, "the answer")
 
     if not ask(_model(0), _model(0), "two models with the same weights"):
-        raise Wrong("two models with exactly the same weights should give True")
+        raise Wrong("two models with exactly the same weights should give True", "same-is-false")
     a, b = _model(0), _model(0)
     with torch.no_grad():
         b.linear.bias[0] += 1.0
     if ask(a, b, "two models whose biases differ"):
-        raise Wrong("the models differ in one bias and you said they are the same: compare every parameter, biases too")
+        raise Wrong("the models differ in one bias and you said they are the same: compare every parameter, biases too",
+                    "biases-skipped")
     a, b = _model(0), _model(0)
     with torch.no_grad():
         a.linear.weight[0, 0] = 1.0
         b.linear.weight[0, 0] = 1.0 + 1e-6
     if ask(a, b, "two models whose weights differ by one millionth"):
-        raise Wrong("one weight differs by one millionth and you said they are the same: 'close' is not 'exactly'")
+        raise Wrong("one weight differs by one millionth and you said they are the same: 'close' is not 'exactly'",
+                    "approximate")
     if ask(_model(0), _model(1), "two models with different weights"):
-        raise Wrong("two models with different random weights should give False")
+        raise Wrong("two models with different random weights should give False", "always-true")
     return "torch.equal on every tensor of the state dict: the same model, to the last bit."
 
 
 q1 = Exercise("q1", _save_with_metadata, "torch.save stores any dictionary of tensors and plain values, not only a "
               "state dict: build one with the three keys the task names, and save it at path. weights_only=True "
-              "reads such a dictionary back.", "save_with_metadata")
+              "reads such a dictionary back.", "save_with_metadata", mistakes={
+    "state-dict-alone": "The metadata has to go in the same file: a dictionary holding the state dict and the "
+                        "settings.",
+    "no-state-dict-key": "The reader of the file looks for 'state_dict': the keys are part of the format.",
+    "metadata-missing": "Without the settings nobody can tell how the weights were trained.",
+    "metadata-swapped": "Each key holds its own setting: check the order of the function's arguments.",
+    "metadata-wrong": "The function uses the notebook's settings instead of its arguments.",
+    "not-a-state-dict": "model.state_dict() maps names to tensors: store that, not the model or its parameters() list.",
+    "other-weights": "They saved another model (the notebook's): use the model the function is given.",
+    "changed-weights": "Saving must leave the model as it is: no training step, no in-place change.",
+    "no-file": "The function must write to its path argument: torch.save(..., path).",
+    "pickled-model": "torch.save(model) pickles the class: weights_only=True refuses it; save the state dict.",
+})
 q2 = Exercise("q2", _load_or_refuse, "try/except turns any error into yours: load in the try, and in the except raise "
               "a ValueError with a message of your own. Loading with weights_only=True is what stops a file from "
-              "running code.", "load_or_refuse")
+              "running code.", "load_or_refuse", mistakes={
+    "code-ran": "weights_only=False runs a file's pickle: only weights_only=True is safe for a file from elsewhere.",
+    "returned-instead": "Returning None for a bad file hides the problem: raise instead.",
+    "no-message": "An error without a message leaves the user guessing: say what is wrong with the file.",
+    "not-value-error": "Catch what torch.load raises and raise ValueError: callers then catch one kind of error.",
+    "good-file-refused": "A good checkpoint must load: look at what the function returns for it.",
+})
 q3 = Exercise("q3", _same_weights, "a state dict maps each parameter's name to its tensor: compare the names, then "
               "each pair of tensors with an exact comparison (this notebook used one), not an approximate one.",
-              "same_weights")
+              "same_weights", mistakes={
+    "changed-weights": "Comparing must leave both models as they are.",
+    "same-is-false": "Two equal models gave False: often comparing the models themselves (is, ==) instead of their "
+                     "tensors.",
+    "biases-skipped": "Every tensor of the state dict counts, the biases too.",
+    "approximate": "allclose is for floating-point noise: the task asks whether the weights are exactly the same "
+                   "(torch.equal).",
+    "always-true": "The function says True for different models: it compares something that is always equal.",
+})

@@ -9,22 +9,23 @@ import torch.nn.functional as F
 
 from . import Exercise, Wrong, call, close, explain, is_one_number, number, numbers_in
 
-# Typical mistakes in counting a convolution's positions, each with what it gives and its message.
+# Typical mistakes in counting a convolution's positions, each with what it gives, its kind and its message.
 SIZE_MISTAKES = [
-    (lambda n, k, p, s: (n + 2 * p - k) // s, "you get one position too few: count the first position too, where the "
-                                              "filter sits at the top-left corner"),
-    (lambda n, k, p, s: (n + 2 * p - k) // s + 2, "you get one position too many"),
-    (lambda n, k, p, s: (n - k) // s + 1, "you left out the padding: it adds rows and columns of zeros around the "
-                                          "image, where the filter can sit too"),
-    (lambda n, k, p, s: (n + p - k) // s + 1, "you added the padding once: it goes on both sides of the image"),
-    (lambda n, k, p, s: n + 2 * p - k + 1, "you left out the stride: the filter moves `stride` pixels at a time, so "
-                                           "it sits in fewer places"),
-    (lambda n, k, p, s: -(-(n + 2 * p - k) // s) + 1, "you rounded up: a last position where the filter would stick "
-                                                      "out of the padded image does not count"),
-    (lambda n, k, p, s: (n + 2 * p) // s, "you left out the filter's size: a filter cannot sit where it would "
-                                          "stick out past the last column"),
-    (lambda n, k, p, s: n, "you return the input's size: that is right only when the padding makes up for the filter "
-                           "and the stride is 1"),
+    (lambda n, k, p, s: (n + 2 * p - k) // s, "one-too-few",
+     "you get one position too few: count the first position too, where the filter sits at the top-left corner"),
+    (lambda n, k, p, s: (n + 2 * p - k) // s + 2, "one-too-many", "you get one position too many"),
+    (lambda n, k, p, s: (n - k) // s + 1, "padding-missing",
+     "you left out the padding: it adds rows and columns of zeros around the image, where the filter can sit too"),
+    (lambda n, k, p, s: (n + p - k) // s + 1, "padding-once",
+     "you added the padding once: it goes on both sides of the image"),
+    (lambda n, k, p, s: n + 2 * p - k + 1, "stride-missing",
+     "you left out the stride: the filter moves `stride` pixels at a time, so it sits in fewer places"),
+    (lambda n, k, p, s: -(-(n + 2 * p - k) // s) + 1, "rounded-up",
+     "you rounded up: a last position where the filter would stick out of the padded image does not count"),
+    (lambda n, k, p, s: (n + 2 * p) // s, "kernel-missing",
+     "you left out the filter's size: a filter cannot sit where it would stick out past the last column"),
+    (lambda n, k, p, s: n, "input-size",
+     "you return the input's size: that is right only when the padding makes up for the filter and the stride is 1"),
 ]
 
 
@@ -42,7 +43,7 @@ def _output_size(answer) -> str:
         value = number(call(answer, size, kernel, padding, stride, given=given), f"for {given}, the size")
         if value != int(value):
             raise Wrong(f"for {given} you get {value:g}, not a whole number: a position where the filter does not "
-                        "fit entirely is not a position; round down")
+                        "fit entirely is not a position; round down", "not-rounded")
         got.append(value)
     if got == truth:
         return "the padded size, minus the filter, in strides, plus the first position: as F.conv2d counts."
@@ -50,8 +51,8 @@ def _output_size(answer) -> str:
     size, kernel, padding, stride = cases[first]
     given = f"size={size}, kernel_size={kernel}, padding={padding}, stride={stride}"
     # A mistake is recognised by what it gives on every case, not on one only.
-    raise explain(got, [([mistake(*case) for case in cases], f"for {given} {message}")
-                        for mistake, message in SIZE_MISTAKES],
+    raise explain(got, [([mistake(*case) for case in cases], kind, f"for {given} {message}")
+                        for mistake, kind, message in SIZE_MISTAKES],
                   f"a {kernel}x{kernel} filter with padding {padding} and stride {stride} on {size}x{size} pixels "
                   f"has {'more' if truth[first] > got[first] else 'fewer'} positions in each direction than "
                   f"{got[first]:g}", same=operator.eq)
@@ -61,20 +62,21 @@ def _feature_map(got, rows: int, cols: int, given: str) -> torch.Tensor:
     """``got`` as a [rows, cols] float64 tensor, or ``Wrong`` saying how its shape is off."""
     if isinstance(got, torch.Tensor) and got.dim() == 4 and got.shape[:2] == (1, 1):
         raise Wrong(f"for {given} you return shape {list(got.shape)}: return the feature map itself, [rows, "
-                    "columns], without the batch and channel dimensions")
+                    "columns], without the batch and channel dimensions", "batch-dimensions-kept")
     got = numbers_in(got, "the feature map")
     if tuple(got.shape) == (rows, cols):
         return got
     if got.dim() == 2 and tuple(got.shape) == (cols, rows):
         raise Wrong(f"for {given} your feature map is {got.shape[0]}x{got.shape[1]}: its rows and columns are "
-                    "swapped")
+                    "swapped", "rows-columns-swapped")
     if got.dim() == 2 and got.shape[0] > rows:
         raise Wrong(f"for {given} your feature map is {got.shape[0]}x{got.shape[1]}, as large as the image or larger: "
-                    "there is no padding here, so the kernel sits only where it fits entirely, and the map is smaller")
+                    "there is no padding here, so the kernel sits only where it fits entirely, and the map is smaller",
+                    "too-large")
     if got.dim() == 2 and got.shape[0] < rows:
         raise Wrong(f"for {given} your feature map is {got.shape[0]}x{got.shape[1]}, not {rows}x{cols}: you miss the "
-                    "last positions, where the kernel touches the image's last row or column")
-    raise Wrong(f"for {given} the feature map should be shaped [{rows}, {cols}], got {list(got.shape)}")
+                    "last positions, where the kernel touches the image's last row or column", "last-positions-missing")
+    raise Wrong(f"for {given} the feature map should be shaped [{rows}, {cols}], got {list(got.shape)}", "wrong-shape")
 
 
 def _conv(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -101,15 +103,20 @@ def _convolve(answer) -> str:
             continue
         k = kernel.shape[0]
         raise explain(got, [
-            (_conv(image, kernel.flip(0, 1)), f"for {given} your kernel is flipped (as in the mathematicians' "
+            (_conv(image, kernel.flip(0, 1)), "flipped-kernel",
+                                              f"for {given} your kernel is flipped (as in the mathematicians' "
                                               "convolution, scipy's convolve2d): F.conv2d lays the kernel on each "
                                               "patch as it is"),
-            (_conv(image, kernel.t()), f"for {given} your kernel's rows and columns are swapped: lay it on each "
+            (_conv(image, kernel.t()), "transposed-kernel",
+                                       f"for {given} your kernel's rows and columns are swapped: lay it on each "
                                        "patch as it is"),
-            (truth / k**2, f"for {given} you return the mean of the products: F.conv2d gives their sum"),
-            (_conv(image, torch.ones_like(kernel)), f"for {given} you add up the pixels of each patch: weigh each "
+            (truth / k**2, "mean-not-sum",
+                           f"for {given} you return the mean of the products: F.conv2d gives their sum"),
+            (_conv(image, torch.ones_like(kernel)), "unweighted-sum",
+                                                    f"for {given} you add up the pixels of each patch: weigh each "
                                                     "one by the kernel's value at the same place"),
-            (truth.clamp(min=0), f"for {given} your map has no negative values: leave out the ReLU, a convolution "
+            (truth.clamp(min=0), "relu-added",
+                                 f"for {given} your map has no negative values: leave out the ReLU, a convolution "
                                  "alone gives negative values too"),
         ], f"for {given} your feature map differs from what F.conv2d gives: each value should be the sum of the "
            "kernel times the patch under it", same=lambda a, b: close(a, b, 1e-4))
@@ -126,7 +133,7 @@ def _max_pool(answer) -> str:
         got = call(answer, maps, given=given)
         channels, rows, cols = maps.shape
         if isinstance(got, torch.Tensor) and is_one_number(got) and channels > 1:
-            raise Wrong(f"for {given} you return one number: each 2x2 window of each map gives one value")
+            raise Wrong(f"for {given} you return one number: each 2x2 window of each map gives one value", "one-number")
         got = numbers_in(got, "the pooled maps")
         truth = F.max_pool2d(maps, 2).double()
         if got.shape != truth.shape:
@@ -134,13 +141,17 @@ def _max_pool(answer) -> str:
         if close(got, truth, 1e-6):
             continue
         raise explain(got, [
-            (F.avg_pool2d(maps, 2), f"for {given} you take the average of each window: max pooling keeps its "
+            (F.avg_pool2d(maps, 2), "average-pool",
+                                    f"for {given} you take the average of each window: max pooling keeps its "
                                     "largest value"),
-            (maps[:, : rows // 2 * 2 : 2, : cols // 2 * 2 : 2], f"for {given} you keep one pixel of each window, its "
+            (maps[:, : rows // 2 * 2 : 2, : cols // 2 * 2 : 2], "top-left-only",
+                                                                f"for {given} you keep one pixel of each window, its "
                                                                 "top-left one: keep the largest of its four"),
-            (truth.clamp(min=0), f"for {given}, a window whose four values are all negative gives 0 or more in your "
+            (truth.clamp(min=0), "started-from-zero",
+                                 f"for {given}, a window whose four values are all negative gives 0 or more in your "
                                  "answer: start from the window's own values, not from 0"),
-            (F.max_pool2d(maps, 2).amax(dim=0, keepdim=True).expand_as(truth), f"for {given} you pooled across the "
+            (F.max_pool2d(maps, 2).amax(dim=0, keepdim=True).expand_as(truth), "pooled-channels",
+                                                                               f"for {given} you pooled across the "
                                                                                 "channels too: pool each map on its "
                                                                                 "own"),
         ], f"for {given} your values differ from max pooling's: each value should be the largest of one 2x2 window, "
@@ -154,34 +165,71 @@ def _pool_shape(got: torch.Tensor, maps: torch.Tensor, truth: torch.Tensor, give
     shape, expected = list(got.shape), list(truth.shape)
     if got.dim() == 3 and got.shape == (channels, rows - 1, cols - 1):
         return Wrong(f"for {given} you return shape {shape}: your windows overlap, moving one pixel at a time; "
-                     "they should move 2 pixels, side by side")
+                     "they should move 2 pixels, side by side", "overlapping-windows")
     if got.dim() == 3 and got.shape == (channels, (rows + 1) // 2, (cols + 1) // 2):
         return Wrong(f"for {given} you return shape {shape}, not {expected}: an odd last row or column makes no "
-                     "full 2x2 window, and F.max_pool2d leaves it out")
+                     "full 2x2 window, and F.max_pool2d leaves it out", "odd-edge-kept")
     if got.dim() == 3 and got.shape == (channels, cols // 2, rows // 2):
-        return Wrong(f"for {given} you return shape {shape}, not {expected}: rows and columns are swapped")
+        return Wrong(f"for {given} you return shape {shape}, not {expected}: rows and columns are swapped",
+                     "rows-columns-swapped")
     if got.dim() == 2 and got.shape == (rows // 2, cols // 2):
         return Wrong(f"for {given} you return shape {shape}: keep the channel dimension, one pooled map per map "
-                     f"({expected})")
+                     f"({expected})", "channel-lost")
     if got.dim() == 2 and got.shape == (rows, cols):
         return Wrong(f"for {given} you return shape {shape}: you took the largest value across the channels; pool "
-                     "each map on its own, over 2x2 windows of its pixels")
+                     "each map on its own, over 2x2 windows of its pixels", "max-across-channels")
     if got.numel() == channels:
         return Wrong(f"for {given} you return one value per map: each 2x2 window gives one value, so each map "
-                     "shrinks to half its size")
+                     "shrinks to half its size", "one-value-per-map")
     if got.dim() == 4 and got.shape[0] == 1 and got.shape[1:] == truth.shape:
         return Wrong(f"for {given} you return shape {shape}: drop the batch dimension you added, return "
-                     f"{expected}")
-    return Wrong(f"for {given} the pooled maps should be shaped {expected}, got {shape}")
+                     f"{expected}", "batch-dimension-added")
+    return Wrong(f"for {given} the pooled maps should be shaped {expected}, got {shape}", "wrong-shape")
 
 
 q1 = Exercise("q1", _output_size, "count the places where a filter of kernel_size x kernel_size fits on a line of "
               "size pixels with padding zeros on each side, when it starts at the first pixel and jumps stride "
-              "pixels at a time. Check your idea against the shapes printed above.", "output_size")
+              "pixels at a time. Check your idea against the shapes printed above.", "output_size", mistakes={
+    "one-too-few": "The first position counts too: the + 1 in the formula.",
+    "one-too-many": "One position too many: count on a 5-pixel line with a 3-pixel filter by hand.",
+    "padding-missing": "Padding adds zeros around the image, where the filter can sit too.",
+    "padding-once": "Padding goes on both sides: 2 * padding.",
+    "stride-missing": "The filter jumps stride pixels: divide by the stride.",
+    "rounded-up": "A position where the filter would stick out does not count: round down.",
+    "kernel-missing": "The filter cannot stick out past the last column: subtract kernel_size.",
+    "input-size": "The output has the input's size only for 'same' padding and stride 1.",
+    "not-rounded": "A position is a whole number: integer division (//) rounds down.",
+})
 q2 = Exercise("q2", _convolve, "one output value per place where the kernel fits entirely: for each row i and "
               "column j, take the patch of the image that starts there, of the kernel's size, multiply it by the "
               "kernel element by element, and add everything up. Two nested loops over i and j are fine.",
-              "convolve")
+              "convolve", mistakes={
+    "batch-dimensions-kept": "F.conv2d's [1, 1, rows, columns] has two extra dimensions: return the map, [0, 0].",
+    "rows-columns-swapped": "The loops over rows and columns are swapped: i goes down, j goes across.",
+    "too-large": "Without padding the kernel sits only where it fits: the map is smaller than the image.",
+    "last-positions-missing": "range(n - k) misses the last position: range(n - k + 1).",
+    "wrong-shape": "Ask them to print the shape: rows - k + 1 by columns - k + 1.",
+    "flipped-kernel": "PyTorch's convolution is cross-correlation: the kernel is not flipped.",
+    "transposed-kernel": "The kernel is laid on the patch as it is: kernel[a, b] on patch[a, b].",
+    "mean-not-sum": "A convolution sums the products; a mean is a different filter.",
+    "unweighted-sum": "Each pixel is weighed by the kernel's value at the same place: multiply, then sum.",
+    "relu-added": "The convolution alone gives negative values: the ReLU comes after it, in the model.",
+})
 q3 = Exercise("q3", _max_pool, "the windows are 2x2 and do not overlap: the pooled map has half the rows and half "
               "the columns (rounded down), and each value is the largest of its window. Slicing with a step of 2 "
-              "picks the same corner of every window at once.", "max_pool")
+              "picks the same corner of every window at once.", "max_pool", mistakes={
+    "one-number": "One value per window, per map: a max over everything gives one number.",
+    "average-pool": "That is average pooling, a real variant: max pooling keeps the largest value.",
+    "top-left-only": "Slicing with step 2 picks one corner: take the largest of the four corners.",
+    "started-from-zero": "A running maximum started at 0 is wrong for negative windows: start from the window's own "
+                         "values.",
+    "pooled-channels": "Each map is pooled on its own: a max over dim 0 mixes the channels.",
+    "overlapping-windows": "The windows move 2 pixels (stride 2): they sit side by side.",
+    "odd-edge-kept": "F.max_pool2d drops an odd last row or column: no full window fits there.",
+    "rows-columns-swapped": "The loops over rows and columns are swapped.",
+    "channel-lost": "The channels stay: one pooled map per map.",
+    "max-across-channels": "A max over dim 0 compares the maps: pool each map over its own windows.",
+    "one-value-per-map": "Each window gives one value: a map shrinks to half its size, not to one number.",
+    "batch-dimension-added": "F.max_pool2d on an unsqueezed input keeps the batch dimension: remove it.",
+    "wrong-shape": "Ask them to print the shape: channels, rows // 2, columns // 2.",
+})
