@@ -31,6 +31,7 @@
       groups.append(item);
     }
     box.append(groups);
+    if (untouched) box.append(element("p", "Nobody has tried it yet.", "hint"));
     if (exercise.mistakes.length === 0 && !untouched) box.append(element("p", "No mistakes yet.", "hint"));
     for (const mistake of exercise.mistakes) {
       const row = element("div", undefined, "mistake");
