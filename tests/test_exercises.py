@@ -1,5 +1,5 @@
 """The exercise checks: one line whatever the answer does, hints that are not the solution, and the helpers
-that the per-notebook tables (test_exercises_nb01.py ... nb08.py) share.
+that the per-notebook tables (test_exercises_nbNN.py, one per exercise module) share.
 
 Each table lists, for every exercise, right answers written in different idioms and typical wrong ones,
 each wrong one with the words its own message must contain.
@@ -17,10 +17,11 @@ import pytest
 import torch
 
 from mnist_helpers import exercises
-from mnist_helpers.exercises import Exercise, Stopped, Wrong, is_stub, nb01, nb03, nb04, nb05, nb07
+from mnist_helpers.exercises import Exercise, Stopped, Wrong, exercise_ids, is_stub, nb01, nb03, nb04, nb05, nb07
+from mnist_helpers.exercises.registry import exercises_of, modules
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-MODULES = [f"nb0{n}" for n in range(1, 10)]
+MODULES = [module.__name__.rpartition(".")[2] for module in modules()]  # "nb01", ...
 
 
 # --- what the tables share -----------------------------------------------------------------------
@@ -77,16 +78,19 @@ def tables():
     return {name: importlib.import_module(f"test_exercises_{name}") for name in MODULES}
 
 
+def names_of(name: str) -> list[str]:
+    """The names of a module's exercises, in order: names_of("nb04") is ["q1", "q2", "q3"]."""
+    return [exercise.name for exercise in exercises_of(checks_of(name))]
+
+
 def test_every_exercise_has_three_right_answers_and_wrong_ones_with_their_own_messages():
-    counts = {}
     for name, table in tables().items():
-        assert set(table.RIGHT) == set(table.WRONG) == {"q1", "q2", "q3"}, name
-        for q in ("q1", "q2", "q3"):
+        assert list(table.RIGHT) == list(table.WRONG) == names_of(name), name
+        for q in names_of(name):
             words = [w for _, w in table.WRONG[q]]
             assert len(words) == len(set(words)), f"{name}.{q}: two wrong answers expect the same words"
             assert len(table.RIGHT[q]) >= 3 and len(words) >= 3, f"{name}.{q}"
-            counts[f"{name}.{q}"] = (len(table.RIGHT[q]), len(words))
-    assert len(counts) == 27
+    assert sum(len(names_of(name)) for name in MODULES) == len(exercise_ids())
 
 
 # --- one line, whatever the answer does ------------------------------------------------------------
@@ -307,7 +311,7 @@ def key_expressions(line: str) -> set[str]:
 
 
 def test_no_hint_holds_a_line_or_a_key_expression_of_the_solution():
-    hints = {f"{name}.{q}": getattr(checks_of(name), q)._hint for name in MODULES for q in ("q1", "q2", "q3")}
+    hints = {f"{name}.{q}": getattr(checks_of(name), q)._hint for name in MODULES for q in names_of(name)}
     found = solutions()
     assert set(found) == set(hints)
     for exercise, lines in found.items():
@@ -349,9 +353,29 @@ def test_the_notebooks_reference_functions_are_correct():
     for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
         checks, namespace = checks_of(f"nb{path.name[:2]}"), {"torch": torch, "F": F, "nn": nn}
         cells = [c for c in json.loads(path.read_text())["cells"] if "solution" in c["metadata"].get("tags", [])]
-        for q, cell in zip(("q1", "q2", "q3"), cells, strict=True):
+        for q, cell in zip(names_of(f"nb{path.name[:2]}"), cells, strict=True):
             source = "".join(cell["source"])
             if source.lstrip().startswith("def "):
                 exec(source, namespace)  # the teacher edition's own code
                 exercise = getattr(checks, q)
                 assert exercise.verdict(namespace[exercise.answer_name]).line.startswith("Correct"), (path.name, q)
+
+
+# --- every module's table ------------------------------------------------------------------------
+
+def every_right_answer() -> list:
+    return [case for name, table in tables().items() for case in right_cases(checks_of(name), table.RIGHT)]
+
+
+def every_wrong_answer() -> list:
+    return [case for name, table in tables().items() for case in wrong_cases(checks_of(name), table.WRONG)]
+
+
+@pytest.mark.parametrize("exercise, answer", every_right_answer())
+def test_right_answers_are_correct(exercise, answer, mnist_data):
+    assert_right(exercise, answer, mnist_data)
+
+
+@pytest.mark.parametrize("exercise, answer, words, others", every_wrong_answer())
+def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):
+    assert_wrong(exercise, answer, words, others, mnist_data)

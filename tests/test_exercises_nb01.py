@@ -1,11 +1,8 @@
 """Notebook 1's exercises: right answers in several idioms, typical wrong ones with their own messages."""
 
 import numpy as np
-import pytest
 import torch
-from test_exercises import From, assert_right, assert_wrong, mnist_data, right_cases, wrong_cases  # noqa: F401
-
-from mnist_helpers.exercises import nb01
+from test_exercises import From
 
 
 def images(d):
@@ -86,13 +83,3 @@ NOT_YET = {
     "q2": ["not the first eight 7s"],
     "q3": ["not the average of all 60,000"],
 }
-
-
-@pytest.mark.parametrize("exercise, answer", right_cases(nb01, RIGHT))
-def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811
-    assert_right(exercise, answer, mnist_data)
-
-
-@pytest.mark.parametrize("exercise, answer, words, others", wrong_cases(nb01, WRONG))
-def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):  # noqa: F811
-    assert_wrong(exercise, answer, words, others, mnist_data)

@@ -4,12 +4,9 @@ import math
 from collections import Counter
 
 import numpy as np
-import pytest
 import torch
-from test_exercises import From, assert_right, assert_wrong, mnist_data, right_cases, wrong_cases  # noqa: F401
+from test_exercises import From
 from torch.utils.data import TensorDataset, random_split
-
-from mnist_helpers.exercises import nb02
 
 
 def labels(d):
@@ -93,13 +90,3 @@ NOT_YET = {
     "q1": ["not the labels of the validation part random_split"],
     "q2": ["not the label counts of your seed-7"],
 }
-
-
-@pytest.mark.parametrize("exercise, answer", right_cases(nb02, RIGHT))
-def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811
-    assert_right(exercise, answer, mnist_data)
-
-
-@pytest.mark.parametrize("exercise, answer, words, others", wrong_cases(nb02, WRONG))
-def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):  # noqa: F811
-    assert_wrong(exercise, answer, words, others, mnist_data)

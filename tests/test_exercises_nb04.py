@@ -1,11 +1,7 @@
 """Notebook 4's exercises: right answers in several idioms, typical wrong ones with their own messages."""
 
-import pytest
 import torch
 import torch.nn.functional as F
-from test_exercises import assert_right, assert_wrong, mnist_data, right_cases, wrong_cases  # noqa: F401
-
-from mnist_helpers.exercises import nb04
 
 
 def softmax(outputs):
@@ -105,13 +101,3 @@ NOT_YET = {
     "q1": ["not the positions of the largest output"],
     "q3": [", F.cross_entropy gives"],
 }
-
-
-@pytest.mark.parametrize("exercise, answer", right_cases(nb04, RIGHT))
-def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811
-    assert_right(exercise, answer, mnist_data)
-
-
-@pytest.mark.parametrize("exercise, answer, words, others", wrong_cases(nb04, WRONG))
-def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):  # noqa: F811
-    assert_wrong(exercise, answer, words, others, mnist_data)

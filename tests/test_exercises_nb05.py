@@ -2,14 +2,11 @@
 
 import statistics
 
-import pytest
 import torch
 import torch.nn.functional as F
-from test_exercises import assert_right, assert_wrong, mnist_data, right_cases, wrong_cases  # noqa: F401
 from torch import nn
 
 from mnist_helpers import evaluate
-from mnist_helpers.exercises import nb05
 
 # --- one step, written in several ways --------------------------------------------------------------
 
@@ -254,13 +251,3 @@ WRONG = {
 NOT_YET = {
     "q1": ["not as one step of the optimizer you are given"],
 }
-
-
-@pytest.mark.parametrize("exercise, answer", right_cases(nb05, RIGHT))
-def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811
-    assert_right(exercise, answer, mnist_data)
-
-
-@pytest.mark.parametrize("exercise, answer, words, others", wrong_cases(nb05, WRONG))
-def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):  # noqa: F811
-    assert_wrong(exercise, answer, words, others, mnist_data)

@@ -1,12 +1,8 @@
 """Notebook 6's exercises: right answers in several idioms, typical wrong ones with their own messages."""
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
-from test_exercises import assert_right, assert_wrong, mnist_data, right_cases, wrong_cases  # noqa: F401
-
-from mnist_helpers.exercises import nb06
 
 
 def probabilities(model, images):
@@ -184,13 +180,3 @@ NOT_YET = {
     "q2": ["another pair is taken for each other more often"],
     "q3": ["not the wrong prediction with the highest"],
 }
-
-
-@pytest.mark.parametrize("exercise, answer", right_cases(nb06, RIGHT))
-def test_right_answers_are_correct(exercise, answer, mnist_data):  # noqa: F811
-    assert_right(exercise, answer, mnist_data)
-
-
-@pytest.mark.parametrize("exercise, answer, words, others", wrong_cases(nb06, WRONG))
-def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):  # noqa: F811
-    assert_wrong(exercise, answer, words, others, mnist_data)

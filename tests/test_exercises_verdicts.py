@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from test_exercises import checks_of, mnist_data, resolve, stable_softmax, tables  # noqa: F401
+from torch import nn
 
 from mnist_helpers import exercises
-from mnist_helpers.exercises import Verdict, catalog, exercise_ids, nb01, nb04, nb05
-from mnist_helpers.exercises.catalog import exercises_of, modules, teaching_notes
+from mnist_helpers.exercises import Verdict, catalog, exercise_ids, nb01, nb03, nb04, nb05, nb08, nb09
+from mnist_helpers.exercises.registry import exercises_of, modules, teaching_notes
 from mnist_helpers.exercises.verdicts import GENERIC, KIND, STRUCTURAL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +77,7 @@ def test_the_not_yet_lists_name_only_wrong_answers_of_their_table():
 
 def test_teaching_md_holds_every_id_with_its_note():
     text = (ROOT / "TEACHING.md").read_text(encoding="utf-8")
-    assert teaching_notes() in text, "run python -m mnist_helpers.exercises.catalog and paste its output at the end"
+    assert teaching_notes() in text, "run python -m mnist_helpers.exercises.registry and paste its output at the end"
     flat = " ".join(text.split())
     for info in catalog().values():
         shown = f"`{info.id}`" if info.kind in exercises_of_id(info.exercise).mistakes else f"`NN.N/{info.kind}`"
@@ -197,3 +199,87 @@ def test_a_notebook_reference_step_is_still_correct_with_grad_left_off():
         assert not torch.is_grad_enabled()
     finally:
         torch.set_grad_enabled(True)
+
+
+# --- "without X": judged by what the answer calls, and everything put back ------------------------
+
+def relu_imported_by_name(x):
+    from torch.nn.functional import relu
+
+    return relu(x)
+
+
+def convolve_with_a_layer(image, kernel):
+    layer = nn.Conv2d(1, 1, kernel.shape[0], bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(kernel[None, None])
+    return layer(image[None, None])[0, 0].detach()
+
+
+@pytest.mark.parametrize("exercise, answer, kind", [
+    (nb03.q1, lambda i, o: sum(p.numel() for p in nn.Linear(i, o).parameters()), "uses-nn-linear"),
+    (nb03.q1, lambda i, o: sum(p.numel() for p in nn.Sequential(nn.Linear(i, o)).parameters()), "uses-nn-linear"),
+    (nb08.q2, F.relu, "uses-f-relu"),
+    (nb08.q2, torch.relu, "uses-f-relu"),
+    (nb08.q2, lambda x: x.relu(), "uses-f-relu"),
+    (nb08.q2, lambda x: x.clone().relu_(), "uses-f-relu"),
+    (nb08.q2, lambda x: nn.ReLU()(x), "uses-f-relu"),
+    (nb08.q2, relu_imported_by_name, "uses-f-relu"),
+    (nb09.q2, lambda image, kernel: F.conv2d(image[None, None], kernel[None, None])[0, 0], "uses-f-conv2d"),
+    (nb09.q2, lambda image, kernel: torch.conv2d(image[None, None], kernel[None, None])[0, 0], "uses-f-conv2d"),
+    (nb09.q2, convolve_with_a_layer, "uses-f-conv2d"),
+    (nb09.q3, lambda maps: F.max_pool2d(maps, 2), "uses-f-max-pool2d"),
+    (nb09.q3, lambda maps: nn.MaxPool2d(kernel_size=2, stride=2)(maps), "uses-f-max-pool2d"),
+    (nb09.q3, lambda maps: torch.max_pool2d(maps, 2), "uses-f-max-pool2d"),
+])
+def test_a_right_answer_that_uses_what_the_task_forbids_is_not_yet(exercise, answer, kind):
+    verdict = exercise.verdict(answer)
+    assert verdict.kind == kind and verdict.line.startswith("Not yet: this exercise is to write it without `"), verdict
+
+
+@pytest.mark.parametrize("exercise, answer", [
+    (nb08.q2, lambda x: x.clamp(min=0)),  # clamp and where are what the hint suggests: allowed
+    (nb08.q2, lambda x: torch.where(x > 0, x, 0.0)),
+    (nb09.q3, lambda maps: maps.unfold(1, 2, 2).unfold(2, 2, 2).amax(dim=(-2, -1))),
+])
+def test_what_the_task_allows_stays_correct(exercise, answer):
+    assert exercise.verdict(answer).kind == "correct"
+
+
+def forbidden_state():
+    return (F.relu, torch.relu, torch.relu_, "relu" in vars(torch.Tensor), torch.Tensor.relu, F.conv2d, torch.conv2d,
+            F.max_pool2d, torch.max_pool2d, vars(nn.Linear)["__init__"])
+
+
+def raises_after_relu(x):
+    F.relu(x)
+    raise ValueError("after calling F.relu")
+
+
+def presses_stop_after_relu(x):
+    from test_exercises import presses_stop
+
+    x.relu()
+    presses_stop(x)
+
+
+@pytest.mark.parametrize("exercise, answer", [(nb08.q2, F.relu), (nb08.q2, raises_after_relu), (nb03.q1, ...),
+                                              (nb09.q2, lambda image, kernel: F.conv2d(image, kernel))])
+def test_the_forbidden_functions_are_put_back_however_the_check_ends(exercise, answer):
+    before = forbidden_state()
+    exercise.verdict(answer)
+    assert forbidden_state() == before
+    with pytest.raises(exercises.Stopped):
+        nb08.q2.verdict(presses_stop_after_relu)
+    assert forbidden_state() == before
+    assert F.relu(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+
+
+def test_the_checks_own_use_of_a_forbidden_function_does_not_count():
+    """9.2's check computes its truth with F.conv2d: a right answer by hand stays correct."""
+    def convolve(image, kernel):
+        rows, cols = image.shape[0] - kernel.shape[0] + 1, image.shape[1] - kernel.shape[1] + 1
+        return torch.stack([torch.stack([(image[i:i + len(kernel), j:j + len(kernel)] * kernel).sum()
+                                         for j in range(cols)]) for i in range(rows)])
+
+    assert nb09.q2.verdict(convolve).kind == "correct"

@@ -11,7 +11,7 @@ import re
 
 import nbformat
 import pytest
-from test_notebooks import NOTEBOOKS, lesson_code, number, parameter_names
+from test_notebooks import NOTEBOOKS, checks_in, lesson_code, number, parameter_names
 from test_prose import Near, Quote, prose
 
 from mnist_helpers.course.outputs import stdout_text
@@ -158,7 +158,7 @@ def test_the_drawing_pad_reads_the_first_test_digit(nb, text):
 
 
 def test_the_exercises_are_answered(text):
-    assert text.count("Correct") == 3 and "Not yet" not in text
+    assert text.count("Correct") == checks_in("09_convolutions.ipynb") and "Not yet" not in text
 
 
 def test_the_test_sets_are_measured_once_after_every_choice():

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import contextvars
 import functools
 import inspect
 import math
 import numbers
 import random
+import re
 import signal
 import textwrap
 import warnings
@@ -106,13 +108,27 @@ class Exercise:
     """
 
     def __init__(self, name: str, judge: Callable, hint: str, answer_name: str = "your_answer",
-                 mistakes: dict[str, str] | None = None):
+                 mistakes: dict[str, str] | None = None, without: dict[str, list[tuple[object, str]]] | None = None):
         self.name, self.judge, self._hint, self.answer_name = name, judge, hint, answer_name
         self.mistakes = dict(mistakes or {})
+        self.without = dict(without or {})  # what the task forbids: {"F.conv2d": [(F, "conv2d"), ...]}
         notebook = judge.__module__.rpartition(".")[2].removeprefix("nb")
         self.exercise = f"{notebook}.{name.removeprefix('q')}"  # "05.2"
         for kind in self.mistakes:
             verdict_id(self.exercise, kind)  # refuses a kind that is not lowercase words
+        for shown in self.without:
+            assert forbidden_kind(shown) in self.mistakes, f"{self.exercise}: give {forbidden_kind(shown)} a note"
+
+    def _judged(self, answer):
+        """``judge(answer)``; an answer that is right but calls what the task forbids is not yet."""
+        with _watching(self.without) as used:
+            praise = self.judge(answer)
+        used |= {shown for shown, places in self.without.items()  # the forbidden function given as the answer
+                 if any(answer is getattr(owner, attribute) for owner, attribute in places)}
+        for shown in self.without:
+            if shown in used:
+                raise Wrong(forbidden_message(shown), forbidden_kind(shown))
+        return praise
 
     def _verdict(self, kind: str, line: str) -> Verdict:
         known = kind in GENERIC or kind in STRUCTURAL or kind in self.mistakes
@@ -132,7 +148,7 @@ class Exercise:
             try:
                 if answer is ... or answer is None:
                     raise NotAnswered
-                praise = self.judge(answer)
+                praise = self._judged(answer)
             except NotAnswered:
                 return self._verdict("not-answered", "Not answered yet: write your answer in the cell above "
                                                      "(replace the ...), run it, then this check.")
@@ -176,16 +192,59 @@ class Exercise:
 
 def catalog() -> dict[str, VerdictInfo]:
     """Every verdict id any check can give, with its message and what a teacher says about it."""
-    from .catalog import catalog as every_verdict
+    from .registry import catalog as every_verdict
 
     return every_verdict()
 
 
 def exercise_ids() -> list[str]:
     """Every exercise's id in course order: "01.1", "01.2", ..."""
-    from .catalog import exercise_ids as ids
+    from .registry import exercise_ids as ids
 
     return ids()
+
+
+def forbidden_kind(shown: str) -> str:
+    """The verdict kind of an answer that uses what the task forbids: "F.conv2d" gives "uses-f-conv2d"."""
+    return "uses-" + "-".join(re.findall(r"[a-z0-9]+", shown.lower().replace("_", "-")))
+
+
+def forbidden_message(shown: str) -> str:
+    return f"this exercise is to write it without `{shown}`: the answer is right, but it calls `{shown}`"
+
+
+_INHERITED = object()
+_answer_running = contextvars.ContextVar("answer_running", default=False)
+
+
+@contextlib.contextmanager
+def _watching(forbidden: dict[str, list[tuple[object, str]]]) -> Iterator[set[str]]:
+    """For the length of a check, replaces each forbidden function with one that notes when the learner's code
+    (run by ``call``) calls it, then calls the original; everything is put back afterwards, however the check ends.
+    """
+    used: set[str] = set()
+    replaced = []
+    try:
+        for shown, places in forbidden.items():
+            for owner, attribute in places:
+                own = vars(owner)  # a class's own attribute, or a module's
+                original = own.get(attribute, _INHERITED)  # an inherited one (Tensor.relu) is deleted afterwards
+                function = getattr(owner, attribute)
+
+                def noted(*args, _function=function, _shown=shown, **kwargs):
+                    if _answer_running.get():
+                        used.add(_shown)
+                    return _function(*args, **kwargs)
+
+                replaced.append((owner, attribute, original))
+                setattr(owner, attribute, functools.wraps(function)(noted))
+        yield used
+    finally:
+        for owner, attribute, original in reversed(replaced):
+            if original is _INHERITED:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
 
 
 def _report(verdict: Verdict) -> None:
@@ -282,6 +341,7 @@ def call(function: Callable, *args, given: str, returns: bool = True):
         raise NotAnswered
     name = name_of(function)
     copies = [arg.clone() if isinstance(arg, torch.Tensor) else arg for arg in args]
+    running = _answer_running.set(True)
     try:
         result = function(*copies)
     except KeyboardInterrupt:
@@ -289,6 +349,8 @@ def call(function: Callable, *args, given: str, returns: bool = True):
     except BaseException as err:
         advice = ": a function should return its result instead" if isinstance(err, SystemExit) else ""
         raise Wrong(f"{name} {what_went_wrong(err)} when given {given}{advice}", "raised") from None
+    finally:
+        _answer_running.reset(running)
     for original, copy in zip(args, copies, strict=True):
         if isinstance(original, torch.Tensor) and not same_tensor(original, copy):
             raise Wrong(f"{name} changed the tensor it was given ({given}) in place, with an operation like -=, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 
 import torch
+import torch.nn as nn
 
 from . import Exercise, Wrong, call, explain, number, whole_number
 
@@ -76,7 +77,11 @@ def _colour_parameters(answer) -> str:
 
 
 q1 = Exercise("q1", _count_parameters, "nn.Linear(inputs, outputs) holds one weight for every (output, input) pair, "
-              "and one bias for each output. Check yours with 784 and 10: 7,850.", "count_parameters", mistakes={
+              "and one bias for each output. Check yours with 784 and 10: 7,850.", "count_parameters",
+              without={"nn.Linear": [(nn.Linear, "__init__")]},
+              mistakes={
+    "uses-nn-linear": "Building the layer to count its parameters skips the point: the count follows from the "
+                      "layer's shape, weights plus biases.",
     "weights-only": "Show a layer's two parameter tensors, weight and bias: list(layer.parameters()).",
     "added-sizes": "Draw the layer: every output is joined to every input, so the weights multiply.",
     "bias-per-input": "The bias is added to each output: there are as many biases as outputs.",

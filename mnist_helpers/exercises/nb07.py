@@ -151,6 +151,14 @@ def _same_weights(answer) -> str:
     if ask(a, b, "two models whose weights differ by one millionth"):
         raise Wrong("one weight differs by one millionth and you said they are the same: 'close' is not 'exactly'",
                     "approximate")
+    a, b = _model(0), _model(0)
+    with torch.no_grad():  # the same sum, exactly, in every tensor: only the values tell them apart
+        a.linear.weight.zero_()
+        b.linear.weight.zero_()
+        b.linear.weight[0, :2] = torch.tensor([1.0, -1.0])
+    if ask(a, b, "two models whose weights differ but add up to the same sum"):
+        raise Wrong("the weights add up to the same sum but differ, and you said they are the same: compare the "
+                    "tensors value by value, not a summary of them", "compared-sums")
     if ask(_model(0), _model(1), "two models with different weights"):
         raise Wrong("two models with different random weights should give False", "always-true")
     return "torch.equal on every tensor of the state dict: the same model, to the last bit."
@@ -189,5 +197,7 @@ q3 = Exercise("q3", _same_weights, "a state dict maps each parameter's name to i
     "biases-skipped": "Every tensor of the state dict counts, the biases too.",
     "approximate": "allclose is for floating-point noise: the task asks whether the weights are exactly the same "
                    "(torch.equal).",
+    "compared-sums": "Equal sums (or means, or norms) do not make equal tensors: compare value by value, "
+                     "torch.equal.",
     "always-true": "The function says True for different models: it compares something that is always equal.",
 })

@@ -7,6 +7,7 @@ import operator
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from . import Exercise, Wrong, call, close, explain, what_went_wrong, whole_number
 
@@ -164,7 +165,11 @@ q1 = Exercise("q1", _mlp_parameters, "count layer by layer, as for nn.Linear in 
 })
 q2 = Exercise("q2", _relu, "where x is negative the answer is 0, elsewhere x itself: torch.where picks between two "
               "values element by element, and clamp cuts values at a bound. Leave x itself unchanged.", "relu",
+              without={"F.relu": [(F, "relu"), (torch, "relu"), (torch, "relu_"), (torch.Tensor, "relu"),
+                                (torch.Tensor, "relu_")]},
               mistakes={
+    "uses-f-relu": "F.relu, torch.relu, nn.ReLU and x.relu() are the function itself: the task is to build it "
+                   "from clamp, where or a comparison.",
     "not-a-tensor": "relu returns a tensor the shape of its input.",
     "wrong-shape": "Often a reduction (max over a dimension): relu is element by element, max(0, x) for each value.",
     "mask-not-values": "x > 0 is a mask: use it to pick values (torch.where), or multiply x by it.",

@@ -203,7 +203,10 @@ q1 = Exercise("q1", _output_size, "count the places where a filter of kernel_siz
 q2 = Exercise("q2", _convolve, "one output value per place where the kernel fits entirely: for each row i and "
               "column j, take the patch of the image that starts there, of the kernel's size, multiply it by the "
               "kernel element by element, and add everything up. Two nested loops over i and j are fine.",
-              "convolve", mistakes={
+              "convolve", without={"F.conv2d": [(F, "conv2d"), (torch, "conv2d")]},
+              mistakes={
+    "uses-f-conv2d": "F.conv2d and nn.Conv2d are the answer's reference, not its tool: lay the kernel on each "
+                     "patch by hand.",
     "batch-dimensions-kept": "F.conv2d's [1, 1, rows, columns] has two extra dimensions: return the map, [0, 0].",
     "rows-columns-swapped": "The loops over rows and columns are swapped: i goes down, j goes across.",
     "too-large": "Without padding the kernel sits only where it fits: the map is smaller than the image.",
@@ -217,7 +220,11 @@ q2 = Exercise("q2", _convolve, "one output value per place where the kernel fits
 })
 q3 = Exercise("q3", _max_pool, "the windows are 2x2 and do not overlap: the pooled map has half the rows and half "
               "the columns (rounded down), and each value is the largest of its window. Slicing with a step of 2 "
-              "picks the same corner of every window at once.", "max_pool", mistakes={
+              "picks the same corner of every window at once.", "max_pool",
+              without={"F.max_pool2d": [(F, "max_pool2d"), (torch, "max_pool2d")]},
+              mistakes={
+    "uses-f-max-pool2d": "F.max_pool2d and nn.MaxPool2d are the reference, not the tool: slicing with a step of "
+                         "2 gives each window's corners.",
     "one-number": "One value per window, per map: a max over everything gives one number.",
     "average-pool": "That is average pooling, a real variant: max pooling keeps the largest value.",
     "top-left-only": "Slicing with step 2 picks one corner: take the largest of the four corners.",

@@ -15,7 +15,7 @@ import pkgutil
 import textwrap
 from types import ModuleType
 
-from . import Exercise
+from . import Exercise, forbidden_kind, forbidden_message
 from .verdicts import GENERIC, STRUCTURAL, VerdictInfo, verdict_id
 
 BLANK = "…"
@@ -101,7 +101,8 @@ def catalog() -> dict[str, VerdictInfo]:
             entries = [(kind, description, note) for kind, (description, note) in GENERIC.items()]
             entries += [(kind, next((m for (_, k), m in shared.items() if k == kind), description), note)
                         for kind, (description, note) in STRUCTURAL.items()]
-            entries += [(kind, found.get((exercise.judge.__name__, kind))
+            forbidden = {forbidden_kind(shown): forbidden_message(shown) for shown in exercise.without}
+            entries += [(kind, forbidden.get(kind) or found.get((exercise.judge.__name__, kind))
                          or next((m for (_, k), m in found.items() if k == kind), ""), note)
                         for kind, note in exercise.mistakes.items()]
             for kind, message, note in entries:
@@ -116,7 +117,7 @@ def teaching_notes() -> str:
              "Every verdict a check gives has an id, the exercise and a kind (`05.2/zero-grad-missing`), kept while "
              "the wording changes. Below, for each id, what to say to the class when many learners get it. The "
              "notes are declared beside their mistakes in `mnist_helpers/exercises/`; this section is written from "
-             "them by `python -m mnist_helpers.exercises.catalog`.", "",
+             "them by `python -m mnist_helpers.exercises.registry`.", "",
              "Every exercise (write its id in place of `NN.N`):", ""]
     lines += [f"- `NN.N/{kind}`: {note}" for kind, (_, note) in {**GENERIC, **STRUCTURAL}.items()]
     for module in modules():
