@@ -11,6 +11,8 @@ import torch
 
 from mnist_helpers.files import atomic_write
 
+from . import classroom
+
 # (name, how to read it from the results, limit, whether higher is better, unit)
 TARGETS = [
     ("(a)/(b): ours faster than the tutorial per epoch", lambda r: r["ratios"]["tutorial_over_ours"], 50, True, "x"),
@@ -149,6 +151,8 @@ def render(results: dict) -> str:
     parts.append(
         f"### Notebook series, headless, {series['jobs']} at a time (seconds, kernel start included)\n\n"
         + table(["notebook", "seconds"], rows))
+    if "classroom" in results:
+        parts.append(classroom.render(results["classroom"]).rstrip())
     return "\n\n".join(parts) + "\n"
 
 

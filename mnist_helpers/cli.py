@@ -196,7 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder for the site (default: build/site); a folder this command did not build is refused")
     site.add_argument("--without-solutions", action="store_true",
                       help="leave out the reference solutions (the student edition's stubs instead), for a class")
+    add_class_command(commands)
     return parser
+
+
+def add_class_command(commands) -> None:
+    """``class``: the class server, its join line and the teacher's live page (mnist_helpers.classroom)."""
+    from .classroom import teacher
+
+    parser = commands.add_parser("class", help="start the class server: learners' checks report to the teacher's "
+                                               "live page", description=teacher.__doc__)
+    teacher.add_arguments(parser)
+    parser.set_defaults(handler=teacher.main)
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -251,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({TRAIN_SIZE} minus --val-size {args.val_size}): choose at most that", file=sys.stderr)
         return 2
     try:
+        if getattr(args, "handler", None):
+            return args.handler(args)
         if args.command == "notebooks":
             from .course import runner
 
