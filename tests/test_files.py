@@ -20,17 +20,17 @@ def test_a_new_file_gets_the_permissions_of_an_ordinary_file(tmp_path):
 
 def test_a_replaced_file_keeps_its_permissions(tmp_path):
     path = tmp_path / "kept.txt"
-    path.write_text("old")
+    path.write_text("old", encoding="utf-8")
     path.chmod(0o640)
     with atomic_write(path, "w") as f:
         f.write("new")
-    assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert path.read_text(encoding="utf-8") == "new" and stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
 def test_an_error_leaves_the_old_file_and_no_temporary_file(tmp_path):
     path = tmp_path / "kept.txt"
-    path.write_text("old")
+    path.write_text("old", encoding="utf-8")
     with pytest.raises(RuntimeError), atomic_write(path, "w") as f:
         f.write("half")
         raise RuntimeError("interrupted")
-    assert path.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]
+    assert path.read_text(encoding="utf-8") == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]

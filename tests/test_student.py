@@ -114,7 +114,7 @@ def test_a_folder_of_the_users_is_refused_even_with_overwrite(tmp_path):
     folder = teacher(tmp_path)
     out = tmp_path / "class"
     out.mkdir()
-    (out / "notes.txt").write_text("mine")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
     for overwrite in (False, True):
         with pytest.raises(OutputFolderError, match=r"class is not empty \(notes.txt\) and holds no edition"):
             build(out, overwrite, folder)
@@ -126,7 +126,7 @@ def test_overwrite_replaces_only_an_edition_it_wrote_with_nothing_else_in_it(tmp
     out = tmp_path / "edition"
     written = build(out, folder=folder)
     assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, *(p.name for p in written)])
-    manifest = json.loads((out / MANIFEST).read_text())
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["written_by"] == "python -m mnist_helpers student" and list(manifest["files"]) == ["01_small.ipynb"]
     with pytest.raises(OutputFolderError, match="already holds an edition .* add --overwrite"):
         build(out, folder=folder)
@@ -138,9 +138,9 @@ def test_overwrite_replaces_only_an_edition_it_wrote_with_nothing_else_in_it(tmp
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "01_small.ipynb"]
 
     # the teacher's notes and collected answers put into the edition's folder: never deleted
-    (out / "notes.txt").write_text("marks of the class")
+    (out / "notes.txt").write_text("marks of the class", encoding="utf-8")
     (out / "answers").mkdir()
-    (out / "answers" / "alice.ipynb").write_text("{}")
+    (out / "answers" / "alice.ipynb").write_text("{}", encoding="utf-8")
     before = tree(out)
     with pytest.raises(OutputFolderError,
                        match=r"edition holds files that .* did not write \(answers, answers/alice.ipynb, notes.txt\)"):
@@ -150,7 +150,7 @@ def test_overwrite_replaces_only_an_edition_it_wrote_with_nothing_else_in_it(tmp
     # a student notebook the teacher edited since: not replaced either
     (out / "notes.txt").unlink()
     shutil.rmtree(out / "answers")
-    with (out / "01_small.ipynb").open("a") as f:
+    with (out / "01_small.ipynb").open("a", encoding="utf-8") as f:
         f.write(" ")
     before = tree(out)
     with pytest.raises(OutputFolderError, match=r"changed since .* \(01_small.ipynb\)"):
@@ -164,13 +164,14 @@ def test_overwrite_never_touches_a_copy_of_the_repository(tmp_path):
     copy = tmp_path / "course"
     for name in ("notebooks", "mnist_helpers", ".git"):
         (copy / name).mkdir(parents=True)
-        (copy / name / "kept.txt").write_text(name)
-    (copy / "README.md").write_text("the course")
+        (copy / name / "kept.txt").write_text(name, encoding="utf-8")
+    (copy / "README.md").write_text("the course", encoding="utf-8")
     before = tree(copy)
     with pytest.raises(OutputFolderError, match="course is not empty"):
         build(copy, overwrite=True, folder=folder)
     (copy / MANIFEST).write_text(json.dumps({"written_by": "python -m mnist_helpers student",
-                                             "files": {"README.md": "0" * 64, "../outside.txt": "0" * 64}}))
+                                             "files": {"README.md": "0" * 64, "../outside.txt": "0" * 64}}),
+                                 encoding="utf-8")
     with pytest.raises(OutputFolderError):  # a manifest naming files outside the folder is not ours either
         build(copy, overwrite=True, folder=folder)
     (copy / MANIFEST).unlink()
@@ -272,7 +273,7 @@ def test_a_notebook_that_cannot_be_read_is_one_line_naming_it(tmp_path, capsys, 
     from mnist_helpers.cli import main
 
     folder = teacher(tmp_path)
-    (folder / "02_conflict.ipynb").write_text(text)
+    (folder / "02_conflict.ipynb").write_text(text, encoding="utf-8")
     with pytest.raises(StudentEditionError, match=f"02_conflict.ipynb .*{reason}"):
         build(tmp_path / "edition", folder=folder)
     assert main(["student", "--out", str(tmp_path / "edition"), "--notebooks", str(folder)]) == 2
@@ -286,8 +287,8 @@ def test_a_build_killed_midway_is_cleaned_up_by_the_next(tmp_path):
     out = tmp_path / "edition"
     staging = tmp_path / f".edition{STAGING}"
     staging.mkdir()  # what a killed build leaves: its marked staging folder, half written
-    (staging / STAGING_MARK).write_text("a build in progress")
-    (staging / "01_small.ipynb").write_text("half")
+    (staging / STAGING_MARK).write_text("a build in progress", encoding="utf-8")
+    (staging / "01_small.ipynb").write_text("half", encoding="utf-8")
     build(out, folder=folder)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "01_small.ipynb"]
@@ -297,7 +298,7 @@ def test_a_folder_in_the_staging_place_that_is_not_ours_is_left_alone(tmp_path):
     folder = teacher(tmp_path)
     staging = tmp_path / f".edition{STAGING}"
     staging.mkdir()
-    (staging / "mine.txt").write_text("mine")
+    (staging / "mine.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(OutputFolderError, match="was not made by this tool: move it away"):
         build(tmp_path / "edition", folder=folder)
     assert tree(staging) == {"mine.txt": b"mine"} and not (tmp_path / "edition").exists()
@@ -308,7 +309,7 @@ def test_a_build_running_now_is_not_disturbed(tmp_path):
     folder = teacher(tmp_path)
     staging = tmp_path / f".edition{STAGING}"
     staging.mkdir()
-    with open(staging / STAGING_MARK, "w") as mark:  # another build holds its lock
+    with open(staging / STAGING_MARK, "w", encoding="utf-8") as mark:  # another build holds its lock
         fcntl.flock(mark, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(OutputFolderError, match="another build is writing .*edition right now"):
             build(tmp_path / "edition", folder=folder)
@@ -344,12 +345,12 @@ def test_an_unwritable_folder_is_named_as_typed(tmp_path, capsys, out):
 
 def test_a_file_in_the_way_is_named(tmp_path):
     folder = teacher(tmp_path)
-    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(OutputFolderError, match="notes.txt is a file, not a folder"):
         build(tmp_path / "notes.txt", overwrite=True, folder=folder)
     with pytest.raises(OutputFolderError, match="cannot write to .*notes.txt/edition: .*notes.txt is a file"):
         build(tmp_path / "notes.txt" / "edition", folder=folder)
-    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_a_folder_without_notebooks_is_named(tmp_path):

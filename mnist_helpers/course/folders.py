@@ -150,7 +150,7 @@ def _claim(staging: Path, out: Path):
         if staging.is_symlink() or not (staging / STAGING_MARK).is_file():
             raise OutputFolderError(f"{staging} is in the way of building {out} and was not made by this tool: "
                                     "move it away")
-        with open(staging / STAGING_MARK, "a") as mark:
+        with open(staging / STAGING_MARK, "a", encoding="utf-8") as mark:
             if not _lock(mark):
                 raise OutputFolderError(f"another build is writing {out} right now: wait for it to finish")
             shutil.rmtree(staging)  # left by a build that was killed
@@ -159,7 +159,7 @@ def _claim(staging: Path, out: Path):
     except FileExistsError:
         raise OutputFolderError(f"another build is writing {out} right now: wait for it to finish") from None
     try:
-        mark = open(staging / STAGING_MARK, "w")
+        mark = open(staging / STAGING_MARK, "w", encoding="utf-8")
     except OSError:
         staging.rmdir()
         raise
