@@ -1,0 +1,45 @@
+"""The course on every laptop: Windows, macOS and Linux behaviour, simulated here where it cannot be run.
+
+Encoding (PEP 597): every process of the suite warns about a text file opened without encoding=, and the
+course's own code turns that warning into an error (conftest.py, pyproject.toml, mnist_helpers.files).
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def test_the_suite_runs_with_encoding_warnings_on():
+    assert sys.flags.warn_default_encoding, "conftest.py should have run pytest with -X warn_default_encoding"
+    assert os.environ.get("PYTHONWARNDEFAULTENCODING") == "1"  # inherited by the workers, kernels and subprocesses
+
+
+def test_an_open_without_encoding_is_an_error_in_the_tests(tmp_path):
+    with pytest.raises(EncodingWarning):
+        open(tmp_path / "notes.txt", "w").close()  # the very mistake the suite must catch
+    with pytest.raises(EncodingWarning):
+        (tmp_path / "notes.txt").write_text("x")
+
+
+PROBE = """
+import sys, types
+import mnist_helpers.files  # sets the filter, as in a kernel
+probe = types.ModuleType("mnist_helpers.probe")
+exec("def write(path):\\n    open(path, 'w').close()", probe.__dict__)
+try:
+    probe.write(sys.argv[1])
+except EncodingWarning:
+    print("error")
+else:
+    print("no error")
+"""
+
+
+def test_an_open_without_encoding_in_the_package_is_an_error_in_a_kernel(tmp_path):
+    """A kernel or subprocess inherits the flag, and importing the package makes its encoding-less opens errors."""
+    ran = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path / "x.txt")], capture_output=True,
+                         encoding="utf-8", timeout=120)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.strip() == "error"
