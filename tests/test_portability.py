@@ -43,3 +43,18 @@ def test_an_open_without_encoding_in_the_package_is_an_error_in_a_kernel(tmp_pat
                          encoding="utf-8", timeout=120)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert ran.stdout.strip() == "error"
+
+
+def test_an_output_folder_spelled_in_another_case_is_the_notebooks_folder_on_a_mac(monkeypatch):
+    from mnist_helpers.course import folders
+    from mnist_helpers.files import repository_root
+
+    notebooks = repository_root() / "notebooks"
+    shouted = notebooks.parent / "NOTEBOOKS"
+    monkeypatch.setattr(folders.sys, "platform", "darwin")  # APFS and NTFS ignore case
+    with pytest.raises(folders.OutputFolderError, match="is the teacher notebooks' folder"):
+        folders.refuse_overlap(shouted, notebooks)
+    with pytest.raises(folders.OutputFolderError, match="lies inside the teacher notebooks' folder"):
+        folders.refuse_overlap(shouted / "Build", notebooks)
+    monkeypatch.setattr(folders.sys, "platform", "linux")  # ext4 does not: another folder
+    folders.refuse_overlap(shouted, notebooks, inside_repository=True)

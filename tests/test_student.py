@@ -5,6 +5,7 @@ test_notebooks.py (it runs the student edition with overridden parameters).
 """
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -305,15 +306,90 @@ def test_a_folder_in_the_staging_place_that_is_not_ours_is_left_alone(tmp_path):
 
 
 def test_a_build_running_now_is_not_disturbed(tmp_path):
-    fcntl = pytest.importorskip("fcntl")
+    from filelock import FileLock
+
+    from mnist_helpers.course.folders import _lock_path
+
     folder = teacher(tmp_path)
     staging = tmp_path / f".edition{STAGING}"
     staging.mkdir()
-    with open(staging / STAGING_MARK, "w", encoding="utf-8") as mark:  # another build holds its lock
-        fcntl.flock(mark, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    (staging / STAGING_MARK).write_text("a build in progress", encoding="utf-8")
+    (staging / "01_small.ipynb").write_text("being written", encoding="utf-8")
+    with FileLock(_lock_path(tmp_path / "edition")):  # another build (on any system: filelock) holds the lock
         with pytest.raises(OutputFolderError, match="another build is writing .*edition right now"):
             build(tmp_path / "edition", folder=folder)
-        assert (staging / STAGING_MARK).exists()
+        assert tree(staging) == {STAGING_MARK: b"a build in progress", "01_small.ipynb": b"being written"}
+    build(tmp_path / "edition", folder=folder)  # once it is gone, its folder is taken as a killed build's
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
+
+
+def test_the_lock_is_the_same_however_the_folder_is_spelled_where_case_is_ignored(tmp_path, monkeypatch):
+    from mnist_helpers.course import folders
+
+    monkeypatch.setattr(folders.sys, "platform", "darwin")
+    assert folders._lock_path(tmp_path / "Edition") == folders._lock_path(tmp_path / "edition")
+    monkeypatch.setattr(folders.sys, "platform", "linux")
+    assert folders._lock_path(tmp_path / "Edition") != folders._lock_path(tmp_path / "edition")
+
+
+def windows_deletes(monkeypatch):
+    """Windows' rule, here: a file that is open cannot be deleted (WinError 32). Returns the files opened."""
+    import builtins
+    import io
+
+    opened, real_open, real_unlink, real_rmtree = [], io.open, os.unlink, shutil.rmtree
+
+    def tracking_open(*args, **kwargs):
+        file = real_open(*args, **kwargs)
+        opened.append(file)
+        return file
+
+    def refuse_if_open(path):
+        held = [f.name for f in opened if not f.closed and isinstance(f.name, str)
+                and Path(f.name).resolve().is_relative_to(Path(path).resolve())]
+        if held:
+            raise PermissionError(13, "The process cannot access the file because it is being used by another "
+                                      "process (WinError 32)", held[0])
+
+    def unlink(path, *args, **kwargs):
+        refuse_if_open(path)
+        return real_unlink(path, *args, **kwargs)
+
+    def rmtree(path, *args, **kwargs):
+        refuse_if_open(path)
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", tracking_open)
+    monkeypatch.setattr(io, "open", tracking_open)
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    return opened
+
+
+def test_a_killed_build_is_replaced_and_a_build_finishes_where_open_files_cannot_be_deleted(tmp_path, monkeypatch):
+    folder = teacher(tmp_path)
+    staging = tmp_path / f".edition{STAGING}"
+    staging.mkdir()  # what a killed build leaves
+    (staging / STAGING_MARK).write_text("a build in progress", encoding="utf-8")
+    (staging / "01_small.ipynb").write_text("half", encoding="utf-8")
+    opened = windows_deletes(monkeypatch)
+    build(tmp_path / "edition", folder=folder)
+    build(tmp_path / "edition", folder=folder, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
+    assert all(f.closed for f in opened)
+
+
+def test_a_manifest_with_fields_of_the_wrong_kind_is_not_ours(tmp_path):
+    from mnist_helpers.course.folders import Manifest, _read_manifest
+
+    (tmp_path / "x.txt").write_text("x", encoding="utf-8")
+    for text in ['{"written_by": "w", "files": {"x.txt": 1}}', '{"written_by": 1, "files": {}}', '[]', '{',
+                 '{"written_by": "w", "files": {"../x": "0"}}', '{"written_by": "w", "files": [], "more": 1}',
+                 '{"written_by": "w"}']:
+        (tmp_path / MANIFEST).write_text(text, encoding="utf-8")
+        assert _read_manifest(tmp_path) is None, text
+    (tmp_path / MANIFEST).write_text('{"written_by": "w", "files": {"x.txt": "0"}}', encoding="utf-8")
+    assert _read_manifest(tmp_path) == Manifest("w", {"x.txt": "0"})
 
 
 def test_an_error_while_writing_keeps_the_earlier_edition_and_leaves_no_staging(tmp_path, monkeypatch):
