@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
-from ..files import repository_root
+from ..files import replace, repository_root
 
 MANIFEST = ".mnist-helpers-edition.json"  # in each edition: who wrote it, and its files' SHA-256
 STAGING = ".mnist-helpers-staging"  # the staging folder is ".<out's name>" + this, beside out
@@ -129,10 +129,10 @@ def write_edition(out: Path, files: dict[str, bytes], writer: str, overwrite: bo
         keep_folder = where.is_dir()
         if keep_folder:  # empty, or an earlier edition: the folder stays (it may be the current folder)
             _remove(where, old)
-            os.replace(staging / MANIFEST, where / MANIFEST)  # from here on, the new files are listed as ours
+            replace(staging / MANIFEST, where / MANIFEST)  # from here on, the new files are listed as ours
             for name in files:
                 (where / name).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / name, where / name)
+                replace(staging / name, where / name)
         (staging / STAGING_MARK).unlink()
         if not keep_folder:
             staging.rename(where)
