@@ -92,3 +92,89 @@ def test_the_ci_workflow_runs_the_quick_subset_and_the_readiness_check_on_three_
     for package in ("torch", "torchvision"):  # the CPU wheels of the tested versions
         pinned = next(line for line in pins.splitlines() if line.startswith(f"{package}=="))
         assert pinned in commands
+
+
+def test_the_marker_of_a_build_is_written_whatever_the_locale(tmp_path, monkeypatch):
+    """Windows in Europe: text opened without an encoding is cp1252, which has no "Ł" (C:\\Users\\Łukasz\\...)."""
+    import builtins
+    import io
+
+    from mnist_helpers.course.folders import write_edition
+
+    real_open = io.open
+
+    def cp1252_open(file, mode="r", buffering=-1, encoding=None, *args, **kwargs):
+        if "b" not in mode and encoding is None:
+            encoding = "cp1252"
+        return real_open(file, mode, buffering, encoding, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", cp1252_open)
+    monkeypatch.setattr(io, "open", cp1252_open)
+    out = tmp_path / "Users" / "Łukasz Wójcik" / "edition"
+    write_edition(out, {"01_small.ipynb": b"{}"}, "a test")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["edition"]  # no staging folder left behind
+    assert (out / "01_small.ipynb").read_bytes() == b"{}"
+
+
+LATIN1 = "en_US.ISO-8859-1"
+FOLDER = "Łukasz's course, année 2"  # non-ASCII letters and spaces, as in C:\Users\Łukasz\...
+
+
+@pytest.fixture(scope="module")
+def latin1(tmp_path_factory) -> dict:
+    """The environment of a process in a locale that is not UTF-8 (ISO-8859-1), generated with localedef."""
+    import shutil
+
+    where = tmp_path_factory.mktemp("locale")
+    if shutil.which("localedef"):
+        subprocess.run(["localedef", "-i", "en_US", "-f", "ISO-8859-1", str(where / LATIN1)], capture_output=True)
+    if not (where / LATIN1).exists():
+        message = (f"cannot generate the {LATIN1} locale: localedef and its sources (Debian's locales package) "
+                   "are needed")
+        if os.environ.get("MNIST_REQUIRE_LOCALE"):  # .ci/run: a missing locale is a failure, never a silent skip
+            pytest.fail(message + " (MNIST_REQUIRE_LOCALE is set)")
+        pytest.skip(message)
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONUTF8", "PYTHONIOENCODING")}
+    return env | {"LOCPATH": str(where), "LANG": LATIN1, "LC_ALL": LATIN1}
+
+
+def course(latin1, *args, cwd: Path) -> subprocess.CompletedProcess:
+    """``python -m mnist_helpers ARGS`` in the ISO-8859-1 locale, from ``cwd``."""
+    return subprocess.run([sys.executable, "-m", "mnist_helpers", *args], cwd=cwd, env=latin1, capture_output=True,
+                          encoding="latin-1", timeout=600)
+
+
+@pytest.mark.slow
+def test_readiness_check_student_and_site_builds_in_a_latin1_locale_from_a_non_ascii_folder(latin1, tmp_path):
+    import nbformat
+
+    from mnist_helpers.course.student import build
+    from mnist_helpers.files import repository_root
+
+    probe = subprocess.run([sys.executable, "-c", "import locale; print(locale.getpreferredencoding())"],
+                           env=latin1, capture_output=True, encoding="latin-1")
+    assert probe.stdout.strip() == "ISO-8859-1"
+    home = tmp_path / FOLDER
+    notebooks = home / "notebooks"
+    notebooks.mkdir(parents=True)
+    nb = nbformat.read(repository_root() / "notebooks" / "01_explore.ipynb", as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("Łukasz's note: 28×28 pixels → 10 classes, ≈ 92 %"))
+    nb.cells[1].id = "nonascii"
+    nbformat.write(nb, notebooks / "01_explore.ipynb")
+
+    ran = course(latin1, "notebooks", "01_explore", "--notebooks", "notebooks", "--out", "executed", "--strict",
+                 cwd=home)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "1/1 notebooks ran" in ran.stdout and "different" not in ran.stdout and "FAILED" not in ran.stdout
+    assert "EncodingWarning" not in ran.stderr and "Traceback" not in ran.stderr, ran.stderr[-3000:]
+
+    made = course(latin1, "student", "--notebooks", "notebooks", "--out", "student edition", cwd=home)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    build(tmp_path / "utf-8 edition", folder=notebooks)  # this process: UTF-8
+    built = {p.name: p.read_bytes() for p in (home / "student edition").iterdir()}
+    assert built == {p.name: p.read_bytes() for p in (tmp_path / "utf-8 edition").iterdir()}
+
+    site = course(latin1, "site", "--out", "site", cwd=home)
+    assert site.returncode == 0, site.stdout[-3000:] + site.stderr[-3000:]
+    assert "Traceback" not in site.stderr and (home / "site" / "index.html").is_file()
+    assert sorted(p.name for p in home.iterdir()) == ["executed", "notebooks", "site", "student edition"]
