@@ -94,12 +94,10 @@ def test_the_ci_workflow_runs_the_quick_subset_and_the_readiness_check_on_three_
         assert pinned in commands
 
 
-def test_the_marker_of_a_build_is_written_whatever_the_locale(tmp_path, monkeypatch):
-    """Windows in Europe: text opened without an encoding is cp1252, which has no "Ł" (C:\\Users\\Łukasz\\...)."""
+def cp1252_by_default(monkeypatch) -> None:
+    """Text opened without an encoding is cp1252 from now on, as on Windows in Western Europe."""
     import builtins
     import io
-
-    from mnist_helpers.course.folders import write_edition
 
     real_open = io.open
 
@@ -110,6 +108,24 @@ def test_the_marker_of_a_build_is_written_whatever_the_locale(tmp_path, monkeypa
 
     monkeypatch.setattr(builtins, "open", cp1252_open)
     monkeypatch.setattr(io, "open", cp1252_open)
+
+
+def test_the_benchmark_rewrites_its_readme_whatever_the_locale(tmp_path, monkeypatch):
+    from benchmarks.report import END, START, update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"Łukasz’s notes → 10 classes\n\n{START}\nold\n{END}\n≈ after\n", encoding="utf-8")
+    cp1252_by_default(monkeypatch)
+    update_readme(readme, "new table, 28×28 ≈ 784\n")
+    assert readme.read_text(encoding="utf-8") == (f"Łukasz’s notes → 10 classes\n\n{START}\nnew table, 28×28 ≈ 784\n"
+                                                  f"{END}\n≈ after\n")
+
+
+def test_the_marker_of_a_build_is_written_whatever_the_locale(tmp_path, monkeypatch):
+    """Windows in Europe: text opened without an encoding is cp1252, which has no "Ł" (C:\\Users\\Łukasz\\...)."""
+    from mnist_helpers.course.folders import write_edition
+
+    cp1252_by_default(monkeypatch)
     out = tmp_path / "Users" / "Łukasz Wójcik" / "edition"
     write_edition(out, {"01_small.ipynb": b"{}"}, "a test")
     assert sorted(p.name for p in out.parent.iterdir()) == ["edition"]  # no staging folder left behind
