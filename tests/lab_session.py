@@ -98,7 +98,10 @@ def running_jupyterlab(data_root: Path, startup_timeout: float = 120):
         home = Path(folder)
         root = home / "repo"
         shutil.copytree(ROOT, root, ignore=NOT_COPIED)
-        (root / "data").symlink_to(Path(data_root).resolve(), target_is_directory=True)
+        try:
+            (root / "data").symlink_to(Path(data_root).resolve(), target_is_directory=True)
+        except OSError:  # Windows allows symbolic links only to administrators and in developer mode
+            shutil.copytree(data_root, root / "data")
         for name, values in SETTINGS.items():
             path = home / "settings" / name
             path.parent.mkdir(parents=True, exist_ok=True)

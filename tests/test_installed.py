@@ -49,7 +49,7 @@ def installed(wheel, tmp_path_factory) -> Path:
     """A fresh environment with the wheel installed (not editable); PyTorch and Jupyter come from this one."""
     venv = tmp_path_factory.mktemp("hub") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python = venv / "Scripts" / "python.exe" if os.name == "nt" else venv / "bin" / "python"  # where venv puts it
     fresh_site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                 check=True, capture_output=True, text=True, encoding="utf-8").stdout.strip()
     # This environment's packages, but not its editable mnist_helpers: a path added by a .pth file is not a
