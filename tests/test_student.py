@@ -467,3 +467,15 @@ def test_installed_without_a_repository_the_notebooks_are_the_current_folder(tmp
     assert "student lies inside the teacher notebooks' folder" in capsys.readouterr().err
     assert main(["student", "--out", "../edition"]) == 0
     assert (tmp_path / "edition" / "01_small.ipynb").is_file()
+
+
+def test_a_lock_that_cannot_be_taken_is_one_line(tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    def refused(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(FileLock, "acquire", refused)
+    with pytest.raises(OutputFolderError, match="cannot take the lock of builds of .*edition .*Permission denied"):
+        build(tmp_path / "edition", folder=teacher(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["teacher"]

@@ -110,11 +110,14 @@ def write_edition(out: Path, files: dict[str, bytes], writer: str, overwrite: bo
     if not above.is_dir():
         raise OutputFolderError(f"cannot write to {out}: {above} is a file, not a folder")
     staging = where.parent / f".{where.name}{STAGING}"
-    lock = FileLock(_lock_path(where), timeout=0)
+    lock = FileLock(_lock_path(where), timeout=0, mode=0o666)  # another user of the machine may build there too
     try:
         lock.acquire()
     except Timeout:
         raise OutputFolderError(f"another build is writing {out} right now: wait for it to finish") from None
+    except OSError as err:
+        raise OutputFolderError(f"cannot take the lock of builds of {out} ({lock.lock_file}: "
+                                f"{err.strerror or err}): delete that file if no build is running") from None
     claimed = False
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
