@@ -138,7 +138,7 @@ def write_edition(out: Path, files: dict[str, bytes], writer: str, overwrite: bo
                 replace(staging / name, where / name)
         (staging / STAGING_MARK).unlink()
         if not keep_folder:
-            staging.rename(where)
+            replace(staging, where)  # tried again while an indexer or antivirus holds the new folder
     except OSError as err:
         raise OutputFolderError(f"cannot write to {out}: {err.strerror or err}") from None
     finally:
