@@ -14,10 +14,18 @@ additions to nbval, both through its own classes
   word and whole number equal, every decimal within ``TOLERANCE``. Another CPU code path or
   thread count moves the last digits of a training, never a count or a word; a result that
   really changes (an accuracy moved by a point) still fails, with the first differing value named.
+
+Every process of the suite warns where a text file is opened without naming its encoding (PEP 597):
+the workers, the kernels and the subprocesses inherit ``PYTHONWARNDEFAULTENCODING=1`` from here, and a
+pytest started without it runs again with ``-X warn_default_encoding`` (``pytest_cmdline_main``).
+pyproject.toml's ``filterwarnings`` makes such a warning from the course's code an error, and so does
+``mnist_helpers.files`` in every process that imports the package with the warnings on (kernels).
 """
 
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 from nbval.plugin import IPyNbCell, IPyNbFile
@@ -34,6 +42,29 @@ os.environ["MNIST_PROGRESS"] = "plain"
 # math thread per process, or their threads fight over the cores (measured: 10x slower). The
 # printed results are the same to the digit either way.
 os.environ["OMP_NUM_THREADS"] = "1"
+# Windows' and some Macs' default encoding is not UTF-8: a text file opened without encoding= must show here.
+# Libraries' own such warnings (torch, jupyter_client) are left out of the subprocesses' stderr; the course's
+# code makes its own an error (mnist_helpers.files), which comes first.
+os.environ["PYTHONWARNDEFAULTENCODING"] = "1"
+if "EncodingWarning" not in os.environ.get("PYTHONWARNINGS", ""):
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore::EncodingWarning"]))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """A pytest started without ``-X warn_default_encoding`` runs again with it, the same arguments in the same folder.
+
+    The flag is read when Python starts, so this process cannot turn it on for itself. Only a run from the command
+    line is repeated (not ``pytest.main()`` inside another program), and only once.
+    """
+    if sys.flags.warn_default_encoding or list(config.invocation_params.args) != sys.argv[1:]:
+        return None
+    child = subprocess.Popen([sys.executable, "-X", "warn_default_encoding", "-m", "pytest", *sys.argv[1:]],
+                             cwd=config.invocation_params.dir)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:  # the child got Ctrl-C too: let it finish its report
+        return child.wait()
 
 
 class NotebookCell(IPyNbCell):

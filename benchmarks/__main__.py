@@ -130,7 +130,7 @@ print(json.dumps(time.perf_counter() - start))
 
 def fresh_process(code: str):
     """Run ``code`` in a fresh Python process; return the JSON it printed last."""
-    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8")
     if process.returncode != 0:
         raise RuntimeError(f"a fresh process failed (exit code {process.returncode}):\n{process.stderr[-3000:]}")
     return json.loads(process.stdout.strip().splitlines()[-1])
@@ -155,18 +155,22 @@ def first_epoch(settings: dict, data_root: Path) -> dict:
 PEAK_PRELUDE = """
 import atexit, sys
 def _report_peak():
-    with open("/proc/self/status") as status:
-        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    try:
+        with open("/proc/self/status", encoding="utf-8") as status:
+            peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    except OSError:  # no /proc (macOS): getrusage, in bytes there (no Windows: the measurement fails, saying so)
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print("peak-rss-kib", peak, file=sys.__stderr__)
 atexit.register(_report_peak)
 """
 
 
 def peak_rss_mib(label: str, code: str) -> tuple[str, float]:
-    """``label`` and the peak resident memory, in MiB, of a fresh Python process running ``code`` (Linux only)."""
+    """``label`` and the peak resident memory, in MiB, of a fresh Python process running ``code`` (Linux, macOS)."""
     say(f"measuring the memory of: {label}")
     process = subprocess.run([sys.executable, "-c", PEAK_PRELUDE + code], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, encoding="utf-8")
     peaks = [line.split()[1] for line in process.stderr.splitlines() if line.startswith("peak-rss-kib ")]
     if process.returncode != 0 or not peaks:
         raise RuntimeError(f"measuring {code!r} failed (exit code {process.returncode}):\n{process.stderr[-3000:]}")

@@ -36,7 +36,7 @@ def machine() -> dict:
     """What the figures were measured on."""
     cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
@@ -158,7 +158,7 @@ def render(results: dict) -> str:
 
 def update_readme(readme: Path, report: str) -> None:
     """Replace the results section of ``readme`` (between its two markers) with ``report``."""
-    text = readme.read_text()
+    text = readme.read_text(encoding="utf-8")
     if START not in text or END not in text:
         raise SystemExit(f"error: {readme} has lost its markers {START!r} and {END!r}; "
                          "put them back around the results")

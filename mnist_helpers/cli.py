@@ -221,7 +221,7 @@ def train(args: argparse.Namespace) -> dict:
 
     settings = MODEL_DEFAULTS[args.model]
     epochs, lr = getattr(args, "epochs", settings["epochs"]), getattr(args, "lr", settings["lr"])
-    device = pick_device(args.device)
+    device = pick_device(args.device, args.model)
     torch.manual_seed(args.seed)
     train_loader, val_loader = get_data_loaders(args.batch_size, args.val_size, args.seed, args.data_root, args.dataset)
     test_loader = get_test_loader(data_root=args.data_root, dataset=args.dataset)

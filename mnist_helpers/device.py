@@ -25,16 +25,31 @@ def available_devices() -> list[str]:
     return found + ["cpu"]
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """``cuda`` if there is a CUDA GPU, else ``mps`` (Apple silicon), else ``cpu``; or the device named."""
+CPU_ONLY = ("linear", "MnistModel")  # too little work per batch to gain from an accelerator: auto keeps them on the CPU
+
+
+def pick_device(name: str = "auto", model: str | torch.nn.Module | type | None = None) -> torch.device:
+    """``cuda`` if there is a CUDA GPU, else ``mps`` (Apple silicon), else ``cpu``; or the device named.
+
+    ``model`` (an architecture's name such as ``"linear"``, a model or its class): ``auto`` keeps the
+    linear model on the CPU, whose one matrix product per batch is too little work to repay moving each
+    batch to a GPU. A device named explicitly is always used.
+    """
     if name not in CHOICES:
         raise DeviceError(f"unknown device {name!r}: choose one of {', '.join(CHOICES)}")
     available = available_devices()
     if name == "auto":
-        return torch.device(available[0])
+        return torch.device("cpu" if _architecture(model) in CPU_ONLY else available[0])
     if name not in available:
         raise DeviceError(f"device {name!r} is not available on this machine; available: {', '.join(available)}")
     return torch.device(name)
+
+
+def _architecture(model: str | torch.nn.Module | type | None) -> str | None:
+    """A model's architecture as a name: the name given, or the name of its class."""
+    if model is None or isinstance(model, str):
+        return model
+    return (model if isinstance(model, type) else type(model)).__name__
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

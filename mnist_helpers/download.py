@@ -23,10 +23,12 @@ import hashlib
 import os
 import socket
 import tempfile
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import atomic_write, repository_root
+from .files import atomic_write, cache_folder, repository_root
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,31 @@ def source(dataset: str) -> Source:
 
 
 def default_data_root() -> Path:
-    """The data folder used when none is given: ``$MNIST_DATA`` if set, else ``data/`` in the course's
-    repository, else (the package installed without the repository) ``~/.cache/mnist_helpers``."""
+    """The data folder used when none is given: ``$MNIST_DATA`` if set (a relative one taken from the current
+    folder, and returned absolute), else ``data/`` in the course's repository, else (the package installed
+    without the repository) the system's cache folder (``files.cache_folder``: ``~/.cache/mnist_helpers`` on
+    Linux, honouring ``$XDG_CACHE_HOME``)."""
     if os.environ.get("MNIST_DATA"):
-        return Path(os.environ["MNIST_DATA"])
+        return Path(os.environ["MNIST_DATA"]).absolute()
     repository = repository_root()
     if repository is not None:
         return repository / "data"
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "mnist_helpers"
+    return cache_folder()
+
+
+HOW_TO_CHOOSE = ("choose another data folder with the environment variable MNIST_DATA, or with data_root= "
+                 "(load_mnist(data_root=...), --data-root on the command line)")
+
+
+def _writable(root: Path, raw: Path) -> None:
+    """Refuse, in one line, a data folder this process cannot write into (before anything is copied)."""
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=raw):
+            pass
+    except OSError as err:
+        raise MnistDataError(f"cannot write to the data folder {root} ({err.strerror or err}): "
+                             f"{HOW_TO_CHOOSE}") from None
 
 
 def data_root_in_use(dataset: str = "mnist") -> Path:
@@ -173,10 +191,7 @@ def _download(root: Path, data: Source, timeout: float = 10.0) -> None:
     and never leaves the data folder worse than it was. Fails fast when the network is unreachable.
     """
     host = os.environ.get("MNIST_DOWNLOAD_HOST", data.download_host)  # tests point it nowhere
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-    except OSError as err:
-        raise MnistDataError(f"no network: could not reach {host} ({err})") from err
+    _probe(host, timeout)
     import torchvision.datasets  # slow to import, so only here
 
     dataset_class = getattr(torchvision.datasets, data.folder)
@@ -197,6 +212,22 @@ def _download(root: Path, data: Source, timeout: float = 10.0) -> None:
         socket.setdefaulttimeout(old_timeout)
 
 
+def _probe(host: str, timeout: float) -> None:
+    """Fail fast, saying so, when ``host`` cannot be reached over HTTPS: directly, or through the proxy that
+    ``HTTPS_PROXY`` (or the system's settings, on Windows and macOS) names, as torchvision's download goes."""
+    try:
+        opener = urllib.request.build_opener()  # reads the proxy settings now (urlopen keeps its first ones)
+        opener.open(urllib.request.Request(f"https://{host}/", method="HEAD"), timeout=timeout).close()
+    except urllib.error.HTTPError:
+        pass  # the server answered (403, 404...): the network is there
+    except (OSError, ValueError) as err:  # URLError, a timeout, a refused tunnel, a malformed proxy setting
+        reason = getattr(err, "reason", err)
+        proxy = urllib.request.getproxies().get("https")
+        hint = ("through the proxy HTTPS_PROXY names" if proxy and os.environ.get("HTTPS_PROXY") == proxy
+                else f"through the proxy {proxy}" if proxy else "directly; behind a proxy, set HTTPS_PROXY to it")
+        raise MnistDataError(f"no network: could not reach {host} {hint} ({reason})") from err
+
+
 def ensure_dataset(dataset: str = "mnist", data_root: str | os.PathLike | None = None, download: bool = True) -> Path:
     """Make sure the four verified files of ``dataset`` are in the data folder; return that folder.
 
@@ -205,18 +236,20 @@ def ensure_dataset(dataset: str = "mnist", data_root: str | os.PathLike | None =
     how to fix it.
     """
     data = source(dataset)
-    root = Path(data_root) if data_root is not None else default_data_root()
+    root = Path(data_root).absolute() if data_root is not None else default_data_root()
     raw = raw_folder(root, dataset)
     found = _problems(raw, data.sha256)
     if not found:
         return _in_use(dataset, root)
     tried = [f"data folder {raw}: " + "; ".join(found)]
+    _writable(root, raw)
 
     mirror = os.environ.get(data.mirror_variable)
     folders = [("mirror", Path(mirror) if mirror else None, data.mirror_variable, f"{data.mirror_variable} is not set")]
     if data.system_folder:
         folders.append(("system package", Path(data.system_folder), data.system_folder,
-                        f"{data.system_folder} does not exist (apt-get install dataset-fashion-mnist)"))
+                        f"{data.system_folder} does not exist (Debian's dataset-fashion-mnist package puts the files "
+                        "there)"))
     for kind, folder, label, absent in folders:
         if folder is None or (kind == "system package" and not folder.is_dir()):
             tried.append(f"{kind}: {absent}")
@@ -240,9 +273,8 @@ def ensure_dataset(dataset: str = "mnist", data_root: str | os.PathLike | None =
 
     raise MnistDataError(
         f"{data.folder} is not available. Tried:\n  - " + "\n  - ".join(tried)
-        + f"\nTo fix it, set {data.mirror_variable} to a folder holding the four files ("
-        + ", ".join(data.sha256) + "; each may end in .gz), for example "
-        f"`export {data.mirror_variable}=/path/to/{data.name}`"
+        + f"\nTo fix it, set the environment variable {data.mirror_variable} to a folder holding the four files ("
+        + ", ".join(data.sha256) + "; each may end in .gz)"
         + (", install Debian's dataset-fashion-mnist package" if data.system_folder else "")
         + ", or connect to the internet and run again."
     )

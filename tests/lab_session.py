@@ -98,11 +98,14 @@ def running_jupyterlab(data_root: Path, startup_timeout: float = 120):
         home = Path(folder)
         root = home / "repo"
         shutil.copytree(ROOT, root, ignore=NOT_COPIED)
-        (root / "data").symlink_to(Path(data_root).resolve(), target_is_directory=True)
+        try:
+            (root / "data").symlink_to(Path(data_root).resolve(), target_is_directory=True)
+        except OSError:  # Windows allows symbolic links only to administrators and in developer mode
+            shutil.copytree(data_root, root / "data")
         for name, values in SETTINGS.items():
             path = home / "settings" / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(values))
+            path.write_text(json.dumps(values), encoding="utf-8")
         # Live progress bars and the inline backend, as a learner has them; OMP_NUM_THREADS stays as the
         # suite set it (conftest.py): a kernel using every core while another worker trains runs 4x slower.
         env = {k: v for k, v in os.environ.items() if k not in ("MNIST_PROGRESS", "MPLBACKEND")}
@@ -116,7 +119,7 @@ def running_jupyterlab(data_root: Path, startup_timeout: float = 120):
                    "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--ServerApp.allow_root=True")  # containers and CI often run as root
-        with open(lab.log, "w") as log:
+        with open(lab.log, "w", encoding="utf-8") as log:
             server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(lab, server, startup_timeout)
@@ -133,12 +136,14 @@ def wait_until_up(lab: Lab, server: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with code {server.returncode}:\n{lab.log.read_text()[-3000:]}")
+            log = lab.log.read_text(encoding="utf-8")[-3000:]
+            raise RuntimeError(f"JupyterLab exited with code {server.returncode}:\n{log}")
         with contextlib.suppress(OSError):
             lab.api("GET", "status")
             return
         time.sleep(0.3)
-    raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{lab.log.read_text()[-3000:]}")
+    log = lab.log.read_text(encoding="utf-8")[-3000:]
+    raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{log}")
 
 
 # What every cell shows, read from the page: type, prompt, first source line, outputs.

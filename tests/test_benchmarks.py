@@ -16,12 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def quick_run(data_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("benchmark")
-    readme_before = (ROOT / "benchmarks" / "README.md").read_text()
+    readme_before = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(out),
-                           "--data-root", str(data_root)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           "--data-root", str(data_root)], cwd=ROOT, capture_output=True, timeout=600, encoding="utf-8")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (ROOT / "benchmarks" / "README.md").read_text() == readme_before  # --out: the README is left alone
-    return json.loads((out / "results.json").read_text()), (out / "results.md").read_text(), proc
+    assert (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8") == readme_before  # --out: README left alone
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return results, (out / "results.md").read_text(encoding="utf-8"), proc
 
 
 @pytest.mark.slow  # the quick run: trainings, a notebook, timed subprocesses
@@ -80,10 +81,10 @@ def test_progress_goes_to_stderr_and_the_report_to_stdout(quick_run):
 
 def test_readme_results_are_replaced_between_the_markers(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n\n{START}\nold table\n{END}\n\nafter\n")
+    readme.write_text(f"intro\n\n{START}\nold table\n{END}\n\nafter\n", encoding="utf-8")
     update_readme(readme, "new table\n")
-    assert readme.read_text() == f"intro\n\n{START}\nnew table\n{END}\n\nafter\n"
-    readme.write_text("no markers here\n")
+    assert readme.read_text(encoding="utf-8") == f"intro\n\n{START}\nnew table\n{END}\n\nafter\n"
+    readme.write_text("no markers here\n", encoding="utf-8")
     with pytest.raises(SystemExit, match="lost its markers"):
         update_readme(readme, "new table\n")
 

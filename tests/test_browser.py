@@ -248,10 +248,10 @@ def test_browser_search_order(monkeypatch, tmp_path):
     fake = tmp_path / "bin"
     fake.mkdir()
     stub = fake / "chromium-browser"
-    stub.write_text("#!/bin/sh\necho 'Please install it with: snap install chromium'\n")
+    stub.write_text("#!/bin/sh\necho 'Please install it with: snap install chromium'\n", encoding="utf-8")
     stub.chmod(0o755)
     real = fake / "google-chrome"
-    real.write_text("#!/bin/sh\nexec true\n")
+    real.write_text("#!/bin/sh\nexec true\n", encoding="utf-8")
     real.chmod(0o755)
     monkeypatch.setenv("PATH", str(fake))
     monkeypatch.delenv("MNIST_CHROMIUM", raising=False)

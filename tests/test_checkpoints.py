@@ -78,7 +78,7 @@ def test_wrong_shapes_are_refused(tmp_path):
 
 
 def test_other_files_are_refused_clearly(tmp_path):
-    (tmp_path / "notes.txt").write_text("not a checkpoint")
+    (tmp_path / "notes.txt").write_text("not a checkpoint", encoding="utf-8")
     with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
         load_checkpoint(tmp_path / "notes.txt")
     torch.save([1, 2, 3], tmp_path / "list.pt")

@@ -4,6 +4,7 @@ import gzip
 import shutil
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -95,7 +96,7 @@ def test_missing_everything_says_what_was_tried_and_how_to_fix(tmp_path, monkeyp
     message = str(err.value)
     assert "train-images-idx3-ubyte is missing" in message
     assert "MNIST_MIRROR is not set" in message
-    assert "export MNIST_MIRROR=" in message
+    assert "set the environment variable MNIST_MIRROR to a folder" in message and "export" not in message
 
 
 def test_mirror_missing_a_file(raw_files, mirror_env):
@@ -119,11 +120,6 @@ def test_no_network_fails_fast(tmp_path, monkeypatch):
     assert time.perf_counter() - start < 5
 
 
-class _Connection:
-    def close(self):
-        pass
-
-
 def test_a_damaged_file_is_replaced_by_the_download(raw_files, tmp_path, monkeypatch):
     """All four files present, one damaged, no mirror: the download must still bring a good copy.
 
@@ -131,8 +127,10 @@ def test_a_damaged_file_is_replaced_by_the_download(raw_files, tmp_path, monkeyp
     """
     import torchvision.datasets
 
+    from mnist_helpers import download
+
     monkeypatch.delenv("MNIST_MIRROR", raising=False)
-    monkeypatch.setattr(socket, "create_connection", lambda *args, **kwargs: _Connection())
+    monkeypatch.setattr(download, "_probe", lambda host, timeout: None)  # the network is there
 
     class Downloading:
         def __init__(self, root, train=True, download=False):
@@ -164,6 +162,98 @@ def test_the_data_folder_rule(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "repository_root", lambda: None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert download.default_data_root() == tmp_path / "cache" / "mnist_helpers"
+
+
+def test_the_cache_folder_is_the_systems(tmp_path, monkeypatch):
+    """Installed without the repository: platformdirs' cache folder (XDG on Linux, Library/Caches on a Mac)."""
+    import platformdirs
+
+    from mnist_helpers import download
+
+    monkeypatch.delenv("MNIST_DATA", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(download, "repository_root", lambda: None)
+    assert download.default_data_root() == Path(platformdirs.user_cache_dir("mnist_helpers", appauthor=False))
+    monkeypatch.setattr(platformdirs, "user_cache_dir", lambda name, appauthor=None: f"C:/Users/Łukasz/AppData/{name}")
+    assert download.default_data_root() == Path("C:/Users/Łukasz/AppData/mnist_helpers")
+
+
+def test_a_relative_mnist_data_is_taken_from_the_current_folder_and_shown_absolute(tmp_path, monkeypatch):
+    from mnist_helpers import download
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
+    monkeypatch.setenv("MNIST_DATA", "mnist-data")
+    assert download.default_data_root() == tmp_path / "mnist-data"
+    with pytest.raises(MnistDataError) as caught:
+        ensure_mnist(download=False)
+    assert f"data folder {tmp_path / 'mnist-data' / 'MNIST' / 'raw'}:" in str(caught.value)
+
+
+def unwritable(folder: Path, monkeypatch) -> None:
+    """``folder`` refuses new files, as a read-only cache or another user's folder does (root ignores chmod)."""
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self == folder or folder in self.parents:
+            raise PermissionError(1, "Operation not permitted", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+
+
+def test_an_unwritable_data_folder_is_one_line_saying_how_to_choose_another(tmp_path, monkeypatch, capsys):
+    from mnist_helpers import data, download
+    from mnist_helpers.cli import main
+
+    monkeypatch.setattr(download, "repository_root", lambda: None)
+    monkeypatch.delenv("MNIST_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    unwritable(tmp_path / "cache", monkeypatch)
+    expected = (f"cannot write to the data folder {tmp_path / 'cache' / 'mnist_helpers'} (Operation not permitted): "
+                "choose another data folder with the environment variable MNIST_DATA, or with data_root=")
+    with pytest.raises(MnistDataError) as caught:  # in a notebook: the course's error, not a bare PermissionError
+        data.load_mnist(train=False)
+    assert str(caught.value).startswith(expected) and "\n" not in str(caught.value)
+    assert main(["train"]) == 1  # the command line: the same line
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {expected}") and err.count("\n") == 1
+
+
+def proxy_server():
+    """A stand-in proxy on 127.0.0.1: records each request line, answers CONNECT, then hangs up."""
+    import socketserver
+    import threading
+
+    seen = []
+
+    class Proxy(socketserver.StreamRequestHandler):
+        def handle(self):
+            seen.append(self.rfile.readline().decode("latin-1").strip())
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+def test_the_network_probe_goes_through_the_proxy_https_proxy_names(monkeypatch):
+    from mnist_helpers import download
+
+    server, seen = proxy_server()
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("https_proxy", raising=False)
+        with pytest.raises(MnistDataError, match="could not reach example.invalid through the proxy HTTPS_PROXY"):
+            download._probe("example.invalid", timeout=5)  # the stand-in speaks no TLS
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [line.rsplit(" ", 1)[0] for line in seen] == ["CONNECT example.invalid:443"]  # not straight to the host
 
 
 def test_the_checks_use_the_folder_the_notebook_used(raw_files, tmp_path, monkeypatch):

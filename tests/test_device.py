@@ -90,3 +90,49 @@ def test_the_series_training_runs_on_cuda(data_root, capsys):
         print(f"\nseconds per epoch: cpu {results['cpu'][1]:.3f}, cuda {results['cuda'][1]:.3f}")
     assert abs(results["cuda"][0] - results["cpu"][0]) < 0.005  # the same training, to floating-point differences
     assert results["cuda"][2]["val_acc"] > 0.9
+
+
+def test_auto_keeps_the_linear_model_on_the_cpu(monkeypatch):
+    from mnist_helpers.model import MnistCNN
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    for linear in ("linear", MnistModel, MnistModel()):
+        assert pick_device("auto", linear) == torch.device("cpu")
+    for other in ("cnn", "mlp", MnistCNN, MnistMLP()):
+        assert pick_device("auto", other) == torch.device("mps")
+    assert pick_device("mps", "linear") == torch.device("mps")  # named explicitly: used
+
+
+def test_the_command_line_asks_for_the_device_of_its_model(monkeypatch, capsys):
+    from mnist_helpers import cli
+
+    chosen = []
+
+    def record(name, model=None):
+        chosen.append((name, model))
+        raise DeviceError("stopped here")
+
+    monkeypatch.setattr(cli, "pick_device", record)
+    assert cli.main(["train", "--model", "linear"]) == 2 and cli.main(["train", "--model", "cnn"]) == 2
+    assert chosen == [("auto", "linear"), ("auto", "cnn")]
+
+
+MPS = torch.backends.mps.is_available()
+
+
+@pytest.mark.skipif(not MPS, reason="no Apple MPS device here: the MPS test runs on a Mac with Apple silicon")
+def test_the_cnn_gets_the_same_gradients_on_mps_as_on_the_cpu():
+    """MnistCNN feeds channels-last tensors to BatchNorm2d, where MPS once gave wrong gradients (pytorch#175189)."""
+    from mnist_helpers.model import MnistCNN
+
+    torch.manual_seed(0)
+    cpu_model = MnistCNN()
+    mps_model = MnistCNN()
+    mps_model.load_state_dict(cpu_model.state_dict())
+    mps_model.to("mps")
+    images, labels = torch.rand(32, 1, 28, 28), torch.randint(0, 10, (32,))
+    for model, device in ((cpu_model, "cpu"), (mps_model, "mps")):
+        nn.functional.cross_entropy(model(images.to(device)), labels.to(device)).backward()
+    for (name, cpu_param), mps_param in zip(cpu_model.named_parameters(), mps_model.parameters(), strict=True):
+        assert torch.allclose(cpu_param.grad, mps_param.grad.cpu(), rtol=1e-3, atol=1e-4), name

@@ -233,7 +233,7 @@ def test_the_readme_shows_a_real_verdict():
     def softmax(outputs):
         return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert nb04.q2.verdict(softmax).line in readme.splitlines()
 
 
@@ -278,7 +278,8 @@ def solutions() -> dict[str, list[str]]:
     """Each exercise's reference solution lines ("nb04.q2": [...]), read from the notebooks' solution cells."""
     found = {}
     for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
-        cells = [c for c in json.loads(path.read_text())["cells"] if "solution" in c["metadata"].get("tags", [])]
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                 if "solution" in c["metadata"].get("tags", [])]
         for number, cell in enumerate(cells, 1):
             lines, inside = [], False
             for line in "".join(cell["source"]).splitlines():
@@ -335,7 +336,7 @@ def test_hint_prints_one_hint(capsys):
 def test_each_check_names_the_answer_its_notebook_checks():
     for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
         checks = checks_of(f"nb{path.name[:2]}")
-        for cell in json.loads(path.read_text())["cells"]:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             if "check" in cell["metadata"].get("tags", []):
                 q, name = re.fullmatch(r"exercises\.(q\d)\.check\((\w+)\)", "".join(cell["source"]).strip()).groups()
                 assert getattr(checks, q).answer_name == name, (path.name, q)
@@ -352,7 +353,7 @@ def test_the_notebooks_reference_functions_are_correct():
 
     for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
         checks, namespace = checks_of(f"nb{path.name[:2]}"), {"torch": torch, "F": F, "nn": nn}
-        cells = [c for c in json.loads(path.read_text())["cells"] if "solution" in c["metadata"].get("tags", [])]
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if "solution" in c["metadata"].get("tags", [])]
         for q, cell in zip(names_of(f"nb{path.name[:2]}"), cells, strict=True):
             source = "".join(cell["source"])
             if source.lstrip().startswith("def "):

@@ -109,8 +109,8 @@ def test_missing_everything_says_what_was_tried_and_how_to_fix(no_sources):
     message = str(err.value)
     assert message.startswith("FashionMNIST is not available")
     assert "FASHION_MNIST_MIRROR is not set" in message
-    assert "does not exist (apt-get install dataset-fashion-mnist)" in message
-    assert "export FASHION_MNIST_MIRROR=" in message
+    assert "does not exist (Debian's dataset-fashion-mnist package puts the files there)" in message
+    assert "set the environment variable FASHION_MNIST_MIRROR to a folder" in message
 
 
 def test_an_unknown_dataset_is_named():

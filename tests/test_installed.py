@@ -31,7 +31,7 @@ def wheel(tmp_path_factory) -> Path:
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(PACKAGE, source / "mnist_helpers", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-                    str(source), "-w", str(work)], check=True, capture_output=True, text=True)
+                    str(source), "-w", str(work)], check=True, capture_output=True, text=True, encoding="utf-8")
     return next(work.glob("mnist_helpers-*.whl"))
 
 
@@ -49,20 +49,20 @@ def installed(wheel, tmp_path_factory) -> Path:
     """A fresh environment with the wheel installed (not editable); PyTorch and Jupyter come from this one."""
     venv = tmp_path_factory.mktemp("hub") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python = venv / "Scripts" / "python.exe" if os.name == "nt" else venv / "bin" / "python"  # where venv puts it
     fresh_site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                check=True, capture_output=True, text=True).stdout.strip()
+                                check=True, capture_output=True, text=True, encoding="utf-8").stdout.strip()
     # This environment's packages, but not its editable mnist_helpers: a path added by a .pth file is not a
     # site folder, so the editable install's own .pth (its import hook) is never read there.
-    Path(fresh_site, "course-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    Path(fresh_site, "course-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)], check=True,
-                   capture_output=True, text=True)
+                   capture_output=True, text=True, encoding="utf-8")
     return python
 
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed):
     where = subprocess.run([installed, "-c", "import mnist_helpers; print(mnist_helpers.__file__)"],
-                           cwd=installed.parent, check=True, capture_output=True, text=True).stdout.strip()
+                           cwd=installed.parent, check=True, capture_output=True, encoding="utf-8").stdout.strip()
     assert Path(where).is_relative_to(installed.parent.parent), where
     assert not Path(where).is_relative_to(ROOT)
 
@@ -81,9 +81,9 @@ def test_two_notebooks_run_from_an_empty_folder(installed, data_root, tmp_path):
         small = [arg for key, value in OVERRIDES.get(f"{name}.ipynb", {}).items() for arg in ("-p", key, str(value))]
         ran = subprocess.run([installed, "-m", "papermill", "--cwd", str(course), f"{name}.ipynb", f"{name}.out.ipynb",
                               "-k", "python3", "--no-progress-bar", *small],
-                             cwd=course, env=env, capture_output=True, text=True, timeout=600)
+                             cwd=course, env=env, capture_output=True, text=True, timeout=600, encoding="utf-8")
         assert ran.returncode == 0, f"{name} failed:\n{ran.stderr[-3000:]}"
-        nb = json.loads((course / f"{name}.out.ipynb").read_text())
+        nb = json.loads((course / f"{name}.out.ipynb").read_text(encoding="utf-8"))
         printed = "".join("".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code"
                           for o in c.get("outputs", []))
         verdicts = [line for line in printed.splitlines() if line.startswith(("Correct", "Not yet", "Not answered"))]

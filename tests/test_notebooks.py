@@ -196,7 +196,8 @@ def test_without_the_package_the_first_code_cell_says_how_to_install_it(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     first = next(c for c in nb.cells if c.cell_type == "code")
     blocked = "import sys\nsys.modules['mnist_helpers'] = None  # what Python does for a missing package\n"
-    ran = subprocess.run([sys.executable, "-c", blocked + first.source], capture_output=True, text=True, timeout=120)
+    ran = subprocess.run([sys.executable, "-c", blocked + first.source], capture_output=True, timeout=120,
+                         encoding="utf-8")
     last = ran.stderr.strip().splitlines()[-1]
     assert last.startswith("ModuleNotFoundError: mnist_helpers, the course's helper package, is not installed"), last
     assert "pip install" in last and "restart the kernel" in last
@@ -261,7 +262,7 @@ ABSOLUTE_PATH = re.compile(r"(?<![\w.])(/(home|root|tmp|work|Users|var|opt)/|[A-
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_committed_notebook_is_clean(name):
-    raw = (NOTEBOOKS / name).read_text()
+    raw = (NOTEBOOKS / name).read_text(encoding="utf-8")
     nb = nbformat.reads(raw, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"

@@ -116,7 +116,7 @@ def test_nbval_with_the_projects_conftest_accepts_noise_and_catches_a_point(tmp_
     run = subprocess.run([sys.executable, "-m", "pytest", "-c", "pytest.ini", "-p", "no:xdist",
                           "-p", "no:cacheprovider", "-rA", "--nbval", "--nbval-current-env",
                           f"--nbval-sanitize-with={ROOT / 'mnist_helpers/course/sanitize.cfg'}", "."],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300, encoding="utf-8")
     report = run.stdout + run.stderr
     for index, (_, _, outcome) in enumerate(NBVAL_CASES):
         assert f"{outcome} moved.ipynb::Cell {index}" in report, report[-3000:]

@@ -230,15 +230,15 @@ def test_the_output_folder_is_never_one_the_command_did_not_build(class_site, tm
 
     mine = tmp_path / "mine"
     mine.mkdir()
-    (mine / "notes.txt").write_text("mine")
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
     assert main(["site", "--out", str(mine)]) == 2
     assert "holds no edition written by python -m mnist_helpers site" in capsys.readouterr().err
-    assert (mine / "notes.txt").read_text() == "mine"
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert main(["site", "--out", str(ROOT / "notebooks" / "site")]) == 2
     assert "lies inside the teacher notebooks' folder" in capsys.readouterr().err
     earlier = tmp_path / "earlier"  # a site this command built, with a file of the reader's added
     shutil.copytree(class_site, earlier)
-    (earlier / "_static" / "notes.txt").write_text("mine")
+    (earlier / "_static" / "notes.txt").write_text("mine", encoding="utf-8")
     assert main(["site", "--out", str(earlier)]) == 2
     assert "holds files that python -m mnist_helpers site did not write" in capsys.readouterr().err
     (earlier / "_static" / "notes.txt").unlink()

@@ -5,6 +5,7 @@ test_notebooks.py (it runs the student edition with overridden parameters).
 """
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -114,7 +115,7 @@ def test_a_folder_of_the_users_is_refused_even_with_overwrite(tmp_path):
     folder = teacher(tmp_path)
     out = tmp_path / "class"
     out.mkdir()
-    (out / "notes.txt").write_text("mine")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
     for overwrite in (False, True):
         with pytest.raises(OutputFolderError, match=r"class is not empty \(notes.txt\) and holds no edition"):
             build(out, overwrite, folder)
@@ -126,7 +127,7 @@ def test_overwrite_replaces_only_an_edition_it_wrote_with_nothing_else_in_it(tmp
     out = tmp_path / "edition"
     written = build(out, folder=folder)
     assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST, *(p.name for p in written)])
-    manifest = json.loads((out / MANIFEST).read_text())
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["written_by"] == "python -m mnist_helpers student" and list(manifest["files"]) == ["01_small.ipynb"]
     with pytest.raises(OutputFolderError, match="already holds an edition .* add --overwrite"):
         build(out, folder=folder)
@@ -138,9 +139,9 @@ def test_overwrite_replaces_only_an_edition_it_wrote_with_nothing_else_in_it(tmp
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "01_small.ipynb"]
 
     # the teacher's notes and collected answers put into the edition's folder: never deleted
-    (out / "notes.txt").write_text("marks of the class")
+    (out / "notes.txt").write_text("marks of the class", encoding="utf-8")
     (out / "answers").mkdir()
-    (out / "answers" / "alice.ipynb").write_text("{}")
+    (out / "answers" / "alice.ipynb").write_text("{}", encoding="utf-8")
     before = tree(out)
     with pytest.raises(OutputFolderError,
                        match=r"edition holds files that .* did not write \(answers, answers/alice.ipynb, notes.txt\)"):
@@ -150,7 +151,7 @@ def test_overwrite_replaces_only_an_edition_it_wrote_with_nothing_else_in_it(tmp
     # a student notebook the teacher edited since: not replaced either
     (out / "notes.txt").unlink()
     shutil.rmtree(out / "answers")
-    with (out / "01_small.ipynb").open("a") as f:
+    with (out / "01_small.ipynb").open("a", encoding="utf-8") as f:
         f.write(" ")
     before = tree(out)
     with pytest.raises(OutputFolderError, match=r"changed since .* \(01_small.ipynb\)"):
@@ -164,13 +165,14 @@ def test_overwrite_never_touches_a_copy_of_the_repository(tmp_path):
     copy = tmp_path / "course"
     for name in ("notebooks", "mnist_helpers", ".git"):
         (copy / name).mkdir(parents=True)
-        (copy / name / "kept.txt").write_text(name)
-    (copy / "README.md").write_text("the course")
+        (copy / name / "kept.txt").write_text(name, encoding="utf-8")
+    (copy / "README.md").write_text("the course", encoding="utf-8")
     before = tree(copy)
     with pytest.raises(OutputFolderError, match="course is not empty"):
         build(copy, overwrite=True, folder=folder)
     (copy / MANIFEST).write_text(json.dumps({"written_by": "python -m mnist_helpers student",
-                                             "files": {"README.md": "0" * 64, "../outside.txt": "0" * 64}}))
+                                             "files": {"README.md": "0" * 64, "../outside.txt": "0" * 64}}),
+                                 encoding="utf-8")
     with pytest.raises(OutputFolderError):  # a manifest naming files outside the folder is not ours either
         build(copy, overwrite=True, folder=folder)
     (copy / MANIFEST).unlink()
@@ -272,7 +274,7 @@ def test_a_notebook_that_cannot_be_read_is_one_line_naming_it(tmp_path, capsys, 
     from mnist_helpers.cli import main
 
     folder = teacher(tmp_path)
-    (folder / "02_conflict.ipynb").write_text(text)
+    (folder / "02_conflict.ipynb").write_text(text, encoding="utf-8")
     with pytest.raises(StudentEditionError, match=f"02_conflict.ipynb .*{reason}"):
         build(tmp_path / "edition", folder=folder)
     assert main(["student", "--out", str(tmp_path / "edition"), "--notebooks", str(folder)]) == 2
@@ -286,8 +288,8 @@ def test_a_build_killed_midway_is_cleaned_up_by_the_next(tmp_path):
     out = tmp_path / "edition"
     staging = tmp_path / f".edition{STAGING}"
     staging.mkdir()  # what a killed build leaves: its marked staging folder, half written
-    (staging / STAGING_MARK).write_text("a build in progress")
-    (staging / "01_small.ipynb").write_text("half")
+    (staging / STAGING_MARK).write_text("a build in progress", encoding="utf-8")
+    (staging / "01_small.ipynb").write_text("half", encoding="utf-8")
     build(out, folder=folder)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "01_small.ipynb"]
@@ -297,22 +299,97 @@ def test_a_folder_in_the_staging_place_that_is_not_ours_is_left_alone(tmp_path):
     folder = teacher(tmp_path)
     staging = tmp_path / f".edition{STAGING}"
     staging.mkdir()
-    (staging / "mine.txt").write_text("mine")
+    (staging / "mine.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(OutputFolderError, match="was not made by this tool: move it away"):
         build(tmp_path / "edition", folder=folder)
     assert tree(staging) == {"mine.txt": b"mine"} and not (tmp_path / "edition").exists()
 
 
 def test_a_build_running_now_is_not_disturbed(tmp_path):
-    fcntl = pytest.importorskip("fcntl")
+    from filelock import FileLock
+
+    from mnist_helpers.course.folders import _lock_path
+
     folder = teacher(tmp_path)
     staging = tmp_path / f".edition{STAGING}"
     staging.mkdir()
-    with open(staging / STAGING_MARK, "w") as mark:  # another build holds its lock
-        fcntl.flock(mark, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    (staging / STAGING_MARK).write_text("a build in progress", encoding="utf-8")
+    (staging / "01_small.ipynb").write_text("being written", encoding="utf-8")
+    with FileLock(_lock_path(tmp_path / "edition")):  # another build (on any system: filelock) holds the lock
         with pytest.raises(OutputFolderError, match="another build is writing .*edition right now"):
             build(tmp_path / "edition", folder=folder)
-        assert (staging / STAGING_MARK).exists()
+        assert tree(staging) == {STAGING_MARK: b"a build in progress", "01_small.ipynb": b"being written"}
+    build(tmp_path / "edition", folder=folder)  # once it is gone, its folder is taken as a killed build's
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
+
+
+def test_the_lock_is_the_same_however_the_folder_is_spelled_where_case_is_ignored(tmp_path, monkeypatch):
+    from mnist_helpers.course import folders
+
+    monkeypatch.setattr(folders.sys, "platform", "darwin")
+    assert folders._lock_path(tmp_path / "Edition") == folders._lock_path(tmp_path / "edition")
+    monkeypatch.setattr(folders.sys, "platform", "linux")
+    assert folders._lock_path(tmp_path / "Edition") != folders._lock_path(tmp_path / "edition")
+
+
+def windows_deletes(monkeypatch):
+    """Windows' rule, here: a file that is open cannot be deleted (WinError 32). Returns the files opened."""
+    import builtins
+    import io
+
+    opened, real_open, real_unlink, real_rmtree = [], io.open, os.unlink, shutil.rmtree
+
+    def tracking_open(*args, **kwargs):
+        file = real_open(*args, **kwargs)
+        opened.append(file)
+        return file
+
+    def refuse_if_open(path):
+        held = [f.name for f in opened if not f.closed and isinstance(f.name, str)
+                and Path(f.name).resolve().is_relative_to(Path(path).resolve())]
+        if held:
+            raise PermissionError(13, "The process cannot access the file because it is being used by another "
+                                      "process (WinError 32)", held[0])
+
+    def unlink(path, *args, **kwargs):
+        refuse_if_open(path)
+        return real_unlink(path, *args, **kwargs)
+
+    def rmtree(path, *args, **kwargs):
+        refuse_if_open(path)
+        return real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", tracking_open)
+    monkeypatch.setattr(io, "open", tracking_open)
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    return opened
+
+
+def test_a_killed_build_is_replaced_and_a_build_finishes_where_open_files_cannot_be_deleted(tmp_path, monkeypatch):
+    folder = teacher(tmp_path)
+    staging = tmp_path / f".edition{STAGING}"
+    staging.mkdir()  # what a killed build leaves
+    (staging / STAGING_MARK).write_text("a build in progress", encoding="utf-8")
+    (staging / "01_small.ipynb").write_text("half", encoding="utf-8")
+    opened = windows_deletes(monkeypatch)
+    build(tmp_path / "edition", folder=folder)
+    build(tmp_path / "edition", folder=folder, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
+    assert all(f.closed for f in opened)
+
+
+def test_a_manifest_with_fields_of_the_wrong_kind_is_not_ours(tmp_path):
+    from mnist_helpers.course.folders import Manifest, _read_manifest
+
+    (tmp_path / "x.txt").write_text("x", encoding="utf-8")
+    for text in ['{"written_by": "w", "files": {"x.txt": 1}}', '{"written_by": 1, "files": {}}', '[]', '{',
+                 '{"written_by": "w", "files": {"../x": "0"}}', '{"written_by": "w", "files": [], "more": 1}',
+                 '{"written_by": "w"}']:
+        (tmp_path / MANIFEST).write_text(text, encoding="utf-8")
+        assert _read_manifest(tmp_path) is None, text
+    (tmp_path / MANIFEST).write_text('{"written_by": "w", "files": {"x.txt": "0"}}', encoding="utf-8")
+    assert _read_manifest(tmp_path) == Manifest("w", {"x.txt": "0"})
 
 
 def test_an_error_while_writing_keeps_the_earlier_edition_and_leaves_no_staging(tmp_path, monkeypatch):
@@ -332,6 +409,7 @@ def test_an_error_while_writing_keeps_the_earlier_edition_and_leaves_no_staging(
     assert tree(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["edition", "teacher"]
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no folder can be made")
 @pytest.mark.parametrize("out", ["/proc/x", "/proc/x/y"])
 def test_an_unwritable_folder_is_named_as_typed(tmp_path, capsys, out):
     from mnist_helpers.cli import main
@@ -344,12 +422,12 @@ def test_an_unwritable_folder_is_named_as_typed(tmp_path, capsys, out):
 
 def test_a_file_in_the_way_is_named(tmp_path):
     folder = teacher(tmp_path)
-    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(OutputFolderError, match="notes.txt is a file, not a folder"):
         build(tmp_path / "notes.txt", overwrite=True, folder=folder)
     with pytest.raises(OutputFolderError, match="cannot write to .*notes.txt/edition: .*notes.txt is a file"):
         build(tmp_path / "notes.txt" / "edition", folder=folder)
-    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_a_folder_without_notebooks_is_named(tmp_path):
@@ -389,3 +467,15 @@ def test_installed_without_a_repository_the_notebooks_are_the_current_folder(tmp
     assert "student lies inside the teacher notebooks' folder" in capsys.readouterr().err
     assert main(["student", "--out", "../edition"]) == 0
     assert (tmp_path / "edition" / "01_small.ipynb").is_file()
+
+
+def test_a_lock_that_cannot_be_taken_is_one_line(tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    def refused(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(FileLock, "acquire", refused)
+    with pytest.raises(OutputFolderError, match="cannot take the lock of builds of .*edition .*Permission denied"):
+        build(tmp_path / "edition", folder=teacher(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["teacher"]

@@ -9,6 +9,11 @@
   and cleaned up by the next one. A manifest in ``out`` lists what was written, with each file's
   SHA-256: a later build replaces exactly those files (when asked to, with ``overwrite``) and refuses
   a folder that holds anything else, or a file changed since. No file it did not write is ever deleted.
+  One build at a time writes a given folder: a lock (``filelock``, in the temporary folder, so that
+  nothing is left beside ``out``) is held from the first check to the last move.
+
+Paths are compared as the file system does: without regard to case on Windows and macOS
+(``os.path.normcase``, and the same folder however it is spelled).
 """
 
 from __future__ import annotations
@@ -17,13 +22,18 @@ import hashlib
 import json
 import os
 import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from ..files import repository_root
+from filelock import FileLock, Timeout
+
+from ..files import replace, repository_root
 
 MANIFEST = ".mnist-helpers-edition.json"  # in each edition: who wrote it, and its files' SHA-256
 STAGING = ".mnist-helpers-staging"  # the staging folder is ".<out's name>" + this, beside out
-STAGING_MARK = "BUILDING"  # inside a staging folder: marks it as ours, and is locked while a build runs
+STAGING_MARK = "BUILDING"  # inside a staging folder: marks it as ours
 
 
 class OutputFolderError(ValueError):
@@ -47,14 +57,36 @@ def refuse_overlap(out: Path, notebooks: Path, inside_repository: bool = False) 
     repository = [(root, "the course's repository")] if root is not None else []
     # The most telling relation first: a folder inside notebooks/ lies inside the repository too.
     for where, folders, relation in [
-        ("is", notebooks + repository, lambda folder: target == folder),
-        ("contains", repository + notebooks, lambda folder: folder.is_relative_to(target)),
-        ("lies inside", notebooks + ([] if inside_repository else repository), target.is_relative_to),
+        ("is", notebooks + repository, lambda folder: _same_path(target, folder)),
+        ("contains", repository + notebooks, lambda folder: _inside(folder, target)),
+        ("lies inside", notebooks + ([] if inside_repository else repository), lambda folder: _inside(target, folder)),
     ]:
         for folder, what in folders:
             if relation(folder):
                 raise OutputFolderError(f"{out} {where} {what} ({folder}): choose a folder outside it; "
                                         "nothing was changed")
+
+
+def _folded(path: Path) -> str:
+    """``path`` as the file system compares it: case folded where it ignores case (Windows, macOS)."""
+    text = os.path.normcase(str(path))
+    return text.lower() if sys.platform == "darwin" else text  # normcase folds on Windows only
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name the same folder: the same spelling (as the file system compares it), or the
+    same file on disk."""
+    if _folded(a) == _folded(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    """Whether ``inner`` is ``outer`` or lies inside it (as the file system compares paths)."""
+    return any(_same_path(folder, outer) for folder in (inner, *inner.parents))
 
 
 def write_edition(out: Path, files: dict[str, bytes], writer: str, overwrite: bool = False) -> None:
@@ -78,36 +110,43 @@ def write_edition(out: Path, files: dict[str, bytes], writer: str, overwrite: bo
     if not above.is_dir():
         raise OutputFolderError(f"cannot write to {out}: {above} is a file, not a folder")
     staging = where.parent / f".{where.name}{STAGING}"
-    mark = None
+    lock = FileLock(_lock_path(where), timeout=0, mode=0o666)  # another user of the machine may build there too
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputFolderError(f"another build is writing {out} right now: wait for it to finish") from None
+    except OSError as err:
+        raise OutputFolderError(f"cannot take the lock of builds of {out} ({lock.lock_file}: "
+                                f"{err.strerror or err}): delete that file if no build is running") from None
+    claimed = False
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
-        mark = _claim(staging, out)
+        _claim(staging, out)
+        claimed = True
         for name, data in files.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(data)
-        manifest = {"written_by": writer, "files": {name: _sha256(data) for name, data in sorted(files.items())}}
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        manifest = Manifest(writer, {name: _sha256(data) for name, data in sorted(files.items())})
+        (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1) + "\n", encoding="utf-8")
         old = existing_edition(out, writer, overwrite)  # again: nothing of the user's appeared meanwhile
         keep_folder = where.is_dir()
         if keep_folder:  # empty, or an earlier edition: the folder stays (it may be the current folder)
             _remove(where, old)
-            os.replace(staging / MANIFEST, where / MANIFEST)  # from here on, the new files are listed as ours
+            replace(staging / MANIFEST, where / MANIFEST)  # from here on, the new files are listed as ours
             for name in files:
                 (where / name).parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / name, where / name)
-        if os.name == "nt":  # Windows cannot delete an open file (and has no lock to keep)
-            mark.close()
-        (staging / STAGING_MARK).unlink()  # before the lock goes: no other build takes this folder for a stale one
-        mark.close()
+                replace(staging / name, where / name)
+        (staging / STAGING_MARK).unlink()
         if not keep_folder:
-            staging.rename(where)
+            replace(staging, where)  # tried again while an indexer or antivirus holds the new folder
     except OSError as err:
         raise OutputFolderError(f"cannot write to {out}: {err.strerror or err}") from None
     finally:
-        if mark is not None:
-            mark.close()
-            if staging.is_dir() and not staging.is_symlink():
+        try:
+            if claimed and staging.is_dir() and not staging.is_symlink():
                 shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            lock.release()
 
 
 def existing_edition(out: Path, writer: str, overwrite: bool) -> list[str]:
@@ -126,16 +165,16 @@ def existing_edition(out: Path, writer: str, overwrite: bool) -> list[str]:
     if not present:
         return []
     manifest = _read_manifest(out)
-    if manifest is None or manifest["written_by"] != writer:
+    if manifest is None or manifest.written_by != writer:
         raise OutputFolderError(f"{out} is not empty ({_some(present)}) and holds no edition written by {writer}: "
                                 "choose a new or empty folder; nothing was changed")
-    names = list(manifest["files"])
+    names = list(manifest.files)
     expected = {MANIFEST, *names, *(str(p) for name in names for p in PurePosixPath(name).parents if str(p) != ".")}
     unexpected = sorted(set(present) - expected)
     if unexpected:
         raise OutputFolderError(f"{out} holds files that {writer} did not write ({_some(unexpected)}): move them "
                                 "away, or choose another folder; nothing was changed")
-    changed = [name for name, digest in manifest["files"].items() if name in present and not _same(out / name, digest)]
+    changed = [name for name, digest in manifest.files.items() if name in present and not _same(out / name, digest)]
     if changed:
         raise OutputFolderError(f"{out} holds files changed since {writer} wrote them ({_some(changed)}): move them "
                                 "away, or choose another folder; nothing was changed")
@@ -144,46 +183,30 @@ def existing_edition(out: Path, writer: str, overwrite: bool) -> list[str]:
     return [name for name in names if name in present]
 
 
-def _claim(staging: Path, out: Path):
-    """Create ``staging``, marked as ours and locked; first remove one that a killed build left behind."""
+def _lock_path(where: Path) -> Path:
+    """The lock file of the builds of ``where``: in the temporary folder, named after the folder's path."""
+    digest = hashlib.sha256(_folded(where).encode("utf-8")).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / f"mnist-helpers-build-{digest}.lock"
+
+
+def _claim(staging: Path, out: Path) -> None:
+    """Create ``staging``, marked as ours; first remove one that a killed build left behind.
+
+    The caller holds the lock of ``out``'s builds: a staging folder found now is no running build's.
+    Nothing in it is open while it is removed (Windows refuses to delete an open file).
+    """
     if staging.exists() or staging.is_symlink():
         if staging.is_symlink() or not (staging / STAGING_MARK).is_file():
             raise OutputFolderError(f"{staging} is in the way of building {out} and was not made by this tool: "
                                     "move it away")
-        with open(staging / STAGING_MARK, "a") as mark:
-            if not _lock(mark):
-                raise OutputFolderError(f"another build is writing {out} right now: wait for it to finish")
-            shutil.rmtree(staging)  # left by a build that was killed
+        shutil.rmtree(staging)  # left by a build that was killed
+    staging.mkdir()
     try:
-        staging.mkdir()
-    except FileExistsError:
-        raise OutputFolderError(f"another build is writing {out} right now: wait for it to finish") from None
-    try:
-        mark = open(staging / STAGING_MARK, "w")
+        (staging / STAGING_MARK).write_text(f"a build of {out} in progress; if no build is running, this folder can "
+                                            "be deleted\n", encoding="utf-8")
     except OSError:
         staging.rmdir()
         raise
-    mark.write(f"a build of {out} in progress; if no build is running, this folder can be deleted\n")
-    mark.flush()
-    _lock(mark)
-    return mark
-
-
-def _lock(file) -> bool:
-    """Take an exclusive lock on an open file; False if another process holds it.
-
-    Where there are no such locks (Windows), always True: a staging folder found there is taken as
-    left by a killed build.
-    """
-    try:
-        import fcntl
-    except ImportError:
-        return True
-    try:
-        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def _remove(out: Path, names: list[str]) -> None:
@@ -208,17 +231,27 @@ def _contents(folder: Path) -> list[str]:
     return found
 
 
-def _read_manifest(out: Path) -> dict | None:
+@dataclass(frozen=True)
+class Manifest:
+    """What an edition's manifest records: the tool that wrote it, and each file's SHA-256."""
+
+    written_by: str
+    files: dict[str, str]  # relative path (with "/") -> SHA-256 hex digest
+
+    def __post_init__(self):
+        if not isinstance(self.written_by, str) or not isinstance(self.files, dict):
+            raise TypeError("written_by must be a string and files a mapping")
+        for name, digest in self.files.items():
+            if not (isinstance(name, str) and _safe_name(name) and isinstance(digest, str)):
+                raise ValueError(f"{name!r}: not a file of an edition")
+
+
+def _read_manifest(out: Path) -> Manifest | None:
     """The manifest in ``out``, or None if there is none or it is not one of ours."""
     try:
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        files, writer = manifest["files"], manifest["written_by"]
-    except (OSError, ValueError, TypeError, KeyError):
+        return Manifest(**json.loads((out / MANIFEST).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):  # missing, not JSON, other fields, or fields of the wrong kind
         return None
-    if not (isinstance(files, dict) and isinstance(writer, str)
-            and all(_safe_name(name) and isinstance(digest, str) for name, digest in files.items())):
-        return None
-    return manifest
 
 
 def _safe_name(name: str) -> bool:

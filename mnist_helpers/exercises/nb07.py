@@ -118,7 +118,7 @@ def _load_or_refuse(answer) -> str:
         if not isinstance(got, Mapping) or not _same_state(got, weights):
             raise Wrong("for a good checkpoint, return what torch.load reads from it: the state dict",
                         "good-file-refused")
-        text.write_text("this is not a checkpoint\n")
+        text.write_text("this is not a checkpoint\n", encoding="utf-8")
         torch.save({"linear.weight": _Payload()}, trap)
         damaged.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
         for path, what in ((text, "a text file"), (trap, "a file whose pickle would run code"),
