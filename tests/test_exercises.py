@@ -353,7 +353,8 @@ def test_the_notebooks_reference_functions_are_correct():
 
     for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb")):
         checks, namespace = checks_of(f"nb{path.name[:2]}"), {"torch": torch, "F": F, "nn": nn}
-        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if "solution" in c["metadata"].get("tags", [])]
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                 if "solution" in c["metadata"].get("tags", [])]
         for q, cell in zip(names_of(f"nb{path.name[:2]}"), cells, strict=True):
             source = "".join(cell["source"])
             if source.lstrip().startswith("def "):
