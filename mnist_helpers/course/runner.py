@@ -25,6 +25,7 @@ import copy
 import json
 import os
 import re
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -91,7 +92,8 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)  # cells that wrote to stderr
     peak_bytes: int | None = None  # the kernel's peak resident memory
     cpu_seconds: float | None = None  # the kernel's CPU time, all its threads together
-    ran: bool = True  # False: not run, the run was interrupted first
+    ran: bool = True  # False: interrupted (Ctrl-C) while it ran, or before it started
+    started: bool = True  # for one not run: whether it had started when the run was interrupted
 
 
 class Interrupted(Exception):
@@ -173,17 +175,36 @@ async def report_progress(name: str, state: dict, start: float) -> None:
               f"{time.perf_counter() - start:.0f} s so far", file=sys.stderr, flush=True)
 
 
+def claim_sigint(handler) -> None:
+    """Make Ctrl-C call ``handler`` in the running event loop (where signals can be handled so: not Windows)."""
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, handler)
+    except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C arrives as KeyboardInterrupt instead
+        pass
+
+
+async def halt(client, run: asyncio.Future) -> None:
+    """Stop a running notebook: interrupt its cell (so that its kernel shuts down cleanly), then cancel the run."""
+    try:
+        await client.km.interrupt_kernel()
+        await asyncio.wait_for(asyncio.shield(run), 10)
+    except BaseException:  # the cell's KeyboardInterrupt, a kernel that does not answer: cancel the run
+        run.cancel()
+    await asyncio.gather(run, return_exceptions=True)
+
+
 async def execute(path: Path, committed, env: dict[str, str], in_place: bool,
-                  timeout: int = DEFAULT_TIMEOUT) -> tuple[Outcome, bytes]:
+                  timeout: int = DEFAULT_TIMEOUT, stop: asyncio.Event | None = None) -> tuple[Outcome, bytes]:
     """Execute ``committed`` (read from ``path``) in its own folder, within ``timeout`` seconds; compare the two.
 
     Returns the outcome and the executed notebook as it is written; with ``in_place`` it is also
-    stored at ``path`` (atomically), unless the run failed.
+    stored at ``path`` (atomically), unless the run failed. ``stop`` set: the run is halted.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    stop = stop or asyncio.Event()
     nb = copy.deepcopy(committed)
     nb.cells.append(nbformat.v4.new_code_cell(MEASURE))
     outcome = Outcome(path.stem)
@@ -192,25 +213,36 @@ async def execute(path: Path, committed, env: dict[str, str], in_place: bool,
     def started(cell, cell_index):
         state["cell"] = cell_index
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False, coalesce_streams=True,
-                            resources={"metadata": {"path": str(path.parent)}}, on_cell_start=started,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no "running over TCP" warning
+    def claim_ctrl_c(notebook) -> None:  # nbclient set its own handler, which kills the kernel mid-cell
+        claim_sigint(stop.set)
+
+    # nbclient's own limit per cell comes after the notebook's, which names the cell.
+    client = NotebookClient(nb, timeout=timeout + 60, kernel_name="python3", record_timing=False,
+                            coalesce_streams=True, resources={"metadata": {"path": str(path.parent)}},
+                            on_cell_start=started, on_notebook_start=claim_ctrl_c,
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])  # no "running over TCP" warning
     start = time.perf_counter()
     progress = asyncio.ensure_future(report_progress(path.stem, state, start))
+    run, stopping = asyncio.ensure_future(client.async_execute(env=env)), asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait_for(client.async_execute(env=env), timeout)
-    except CellExecutionError as err:
+        await asyncio.wait({run, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if not run.done():
+            await halt(client, run)
+            if not stop.is_set():
+                outcome.error = (f"stopped after {timeout} s (the time limit, --timeout) in cell "
+                                 f"{state.get('cell', '?')}: give it more time with --timeout, or see what that "
+                                 "cell waits for")
+    finally:
+        progress.cancel()
+        stopping.cancel()
+    err = None if run.cancelled() else run.exception()
+    if outcome.error is None and isinstance(err, CellExecutionError):
         failed = next((i for i, c in enumerate(nb.cells)
                        if any(o.get("output_type") == "error" for o in c.get("outputs", []))), "?")
         outcome.error = f"cell {failed} raised {getattr(err, 'ename', 'an error')}: {getattr(err, 'evalue', '')}"
         outcome.error = outcome.error.strip()
-    except (asyncio.TimeoutError, TimeoutError):
-        outcome.error = (f"stopped after {timeout} s (the time limit, --timeout) in cell {state.get('cell', '?')}: "
-                         "give it more time with --timeout, or see what that cell waits for")
-    except Exception as err:  # a kernel that died
+    elif outcome.error is None and err is not None:  # a kernel that died
         outcome.error = f"{type(err).__name__}: {err}"
-    finally:
-        progress.cancel()
     outcome.seconds = time.perf_counter() - start
     usage = measured(nb)
     outcome.peak_bytes, outcome.cpu_seconds = usage.get("peak"), usage.get("cpu")
@@ -231,14 +263,21 @@ async def execute(path: Path, committed, env: dict[str, str], in_place: bool,
 
 
 async def _run_all(paths: list[Path], notebooks: dict, jobs: int, in_place: bool, timeout: int,
-                   done: dict[Path, tuple[Outcome, bytes]]) -> None:
+                   done: dict[Path, tuple[Outcome, bytes]], started: set[Path]) -> bool:
+    """Run the notebooks into ``done``; True if Ctrl-C stopped the run (every kernel is shut down by then)."""
     slots = asyncio.Semaphore(jobs)
     env = kernel_environment(jobs)
+    stop = asyncio.Event()
 
     async def run_one(path: Path) -> None:
         async with slots:
+            if stop.is_set():
+                return
             print(f"running {path.stem} ...", file=sys.stderr, flush=True)
-            outcome, data = await execute(path, notebooks[path], env, in_place, timeout)
+            started.add(path)
+            outcome, data = await execute(path, notebooks[path], env, in_place, timeout, stop)
+            if stop.is_set():  # a halted run is no outcome
+                return
             print(f"  {path.stem}: {outcome.seconds:.1f} s{', FAILED' if outcome.error else ''}",
                   file=sys.stderr, flush=True)
             done[path] = outcome, data
@@ -246,7 +285,15 @@ async def _run_all(paths: list[Path], notebooks: dict, jobs: int, in_place: bool
     # The longest notebooks (most epochs of training in their stored outputs) start first, so
     # that two at a time finish together; the outcomes keep the series' order.
     first = sorted(paths, key=lambda p: -stdout_text(notebooks[p]).count("Epoch ["))
-    await asyncio.gather(*(run_one(p) for p in first))
+    claim_sigint(stop.set)  # each running notebook is halted, its kernel shut down
+    try:
+        await asyncio.gather(*(run_one(p) for p in first))
+    finally:
+        try:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+    return stop.is_set()
 
 
 def windows_loop_policy(platform: str = sys.platform):
@@ -290,10 +337,14 @@ def run_series(names: list[str] | None = None, jobs: int = 2, out_dir: Path | No
     if policy is not None:
         asyncio.set_event_loop_policy(policy)
     done: dict[Path, tuple[Outcome, bytes]] = {}
+    started: set[Path] = set()
     try:
-        asyncio.run(_run_all(paths, notebooks, jobs, in_place, timeout, done))
-    except (KeyboardInterrupt, asyncio.CancelledError):  # asyncio.run has cancelled the runs, and the kernels stopped
-        raise Interrupted([done[p][0] if p in done else Outcome(p.stem, ran=False) for p in paths]) from None
+        stopped = asyncio.run(_run_all(paths, notebooks, jobs, in_place, timeout, done, started))
+    except KeyboardInterrupt:  # asyncio.run has cancelled the runs, and the kernels stopped
+        stopped = True
+    if stopped:
+        raise Interrupted([done[p][0] if p in done else Outcome(p.stem, ran=False, started=p in started)
+                           for p in paths])
     results = [done[path] for path in paths]
     if not in_place:
         write_edition(out_dir, {path.name: data for path, (_, data) in zip(paths, results, strict=True)},
@@ -304,7 +355,7 @@ def run_series(names: list[str] | None = None, jobs: int = 2, out_dir: Path | No
 def status(outcome: Outcome, in_place: bool) -> str:
     """The table's last column for one notebook."""
     if not outcome.ran:
-        return "not run (interrupted)"
+        return "interrupted while it ran" if outcome.started else "not run (interrupted)"
     if outcome.error:
         return "FAILED: " + outcome.error.splitlines()[0]
     if in_place:
@@ -340,8 +391,8 @@ def report(outcomes: list[Outcome], seconds: float, in_place: bool) -> str:
     verdicts = [o.comparison.verdict for o in ran]
     summary = f"{len(ran)}/{len(outcomes)} notebooks ran in {seconds:.0f} s"
     if not all(o.ran for o in outcomes):
-        summary += (f"; interrupted (Ctrl-C): {sum(not o.ran for o in outcomes)} not run, and no executed notebook "
-                    "was written")
+        summary += (f"; interrupted (Ctrl-C): {sum(not o.ran for o in outcomes)} not run to the end, and no "
+                    "executed notebook was written")
     elif in_place:
         stored = len(ran) == len(outcomes)
         summary += ", stored in the notebooks' folder" if stored else "; the failed ones were left as they were"
