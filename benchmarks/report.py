@@ -149,6 +149,10 @@ def render(results: dict) -> str:
     parts.append(
         f"### Notebook series, headless, {series['jobs']} at a time (seconds, kernel start included)\n\n"
         + table(["notebook", "seconds"], rows))
+    if "kernel_memory" in results:
+        from .memory import render as render_memory
+
+        parts.append(render_memory(results["kernel_memory"]))
     return "\n\n".join(parts) + "\n"
 
 
