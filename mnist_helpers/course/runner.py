@@ -8,7 +8,7 @@ with the stored notebook's: identical, the same within floating-point noise, or 
 readiness check. ``--in-place`` is for maintainers: it stores the fresh outputs in the committed
 notebooks (no stderr allowed, clean metadata, atomic writes).
 
-Each notebook's kernel reports its peak memory and CPU seconds (``resource.getrusage``, read by a
+Each notebook's kernel reports its peak memory and CPU seconds (``resource.getrusage``, /proc, read by a
 cell the runner runs after the notebook's own), shown in the table; ``--class-size N`` then sizes a
 JupyterHub for N learners from them (``hub.py``). Each notebook has a time limit (``--timeout``),
 and a line of progress is printed while a long cell runs. Ctrl-C stops the run, with no kernel left.
@@ -51,14 +51,18 @@ WRITER = "python -m mnist_helpers notebooks"  # in the build folder's manifest: 
 DEFAULT_TIMEOUT = 1200  # seconds per notebook: notebook 9, the longest, takes about 80 s alone on 2 cores
 PROGRESS_EVERY = 30.0  # seconds between two lines of progress while a cell runs
 # The kernel's own account of itself, run after the notebook's last cell and removed again: peak
-# resident memory (ru_maxrss: KiB on Linux, bytes on macOS) and CPU seconds. Windows has no
-# ``resource``: nothing is measured there.
-MEASURE = """\
+# resident memory and CPU seconds. On Linux the peak is /proc's VmHWM, the kernel's own: getrusage's
+# ru_maxrss there carries over the peak of the process it was started from (the runner, with
+# PyTorch imported). On macOS, ru_maxrss (bytes). Windows has no ``resource``: nothing is measured.
+MEASURE = """\\
 try:
-    import json as _json, resource as _resource, sys as _sys
+    import json as _json, os as _os, resource as _resource, sys as _sys
     _usage = _resource.getrusage(_resource.RUSAGE_SELF)
-    print(_json.dumps({"peak": _usage.ru_maxrss * (1 if _sys.platform == "darwin" else 1024),
-                       "cpu": _usage.ru_utime + _usage.ru_stime}))
+    _peak = _usage.ru_maxrss * (1 if _sys.platform == "darwin" else 1024)
+    if _os.path.exists("/proc/self/status"):
+        with open("/proc/self/status", encoding="utf-8") as _status:
+            _peak = next(int(_l.split()[1]) * 1024 for _l in _status if _l.startswith("VmHWM:"))
+    print(_json.dumps({"peak": _peak, "cpu": _usage.ru_utime + _usage.ru_stime}))
 except ImportError:
     print("{}")
 """
