@@ -25,7 +25,7 @@ from mnist_helpers import MnistCNN, MnistMLP, MnistModel, ensure_mnist, evaluate
 from mnist_helpers.course.runner import run_series
 from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 
-from . import classroom, pipelines
+from . import classroom, memory, pipelines
 from .report import add_ratios, machine, render, update_readme, write_text
 
 HERE = Path(__file__).resolve().parent
@@ -208,7 +208,8 @@ def series_times(settings: dict) -> dict:
     failed = [f"{o.name}: {o.error}" for o in outcomes if o.error]
     if failed:
         raise SystemExit("error: notebooks failed while timing the series:\n  " + "\n  ".join(failed))
-    return {"jobs": 2, "total_seconds": total, "notebooks": {f"{o.name}.ipynb": o.seconds for o in outcomes}}
+    return {"jobs": 2, "total_seconds": total, "notebooks": {f"{o.name}.ipynb": o.seconds for o in outcomes},
+            "peak_bytes": {o.name: o.peak_bytes for o in outcomes}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     results["peak_rss_mib"] = peak_memory(settings, data_root, args.quick)
     results["series"] = series_times(settings)
     results["classroom"] = classroom.measure(args.quick)
+    results["kernel_memory"] = memory.figures(results["series"]["peak_bytes"])
     add_ratios(results)
     report = render(results)
     print(report)

@@ -153,6 +153,10 @@ def render(results: dict) -> str:
         + table(["notebook", "seconds"], rows))
     if "classroom" in results:
         parts.append(classroom.render(results["classroom"]).rstrip())
+    if "kernel_memory" in results:
+        from .memory import render as render_memory
+
+        parts.append(render_memory(results["kernel_memory"]))
     return "\n\n".join(parts) + "\n"
 
 

@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--strict", action="store_true",
                            help="exit with status 1 if any notebook's outputs are different (floating-point noise "
                                 "is not a difference)")
+    notebooks.add_argument("--timeout", type=_whole_number(1), default=1200, metavar="SECONDS",
+                           help="time limit for each notebook (default: 1200)")
+    notebooks.add_argument("--class-size", type=_whole_number(1), default=None, metavar="N",
+                           help="end with the settings of a JupyterHub for N learners at once (memory, CPU, "
+                                "OMP_NUM_THREADS), sized from each kernel's measured peak memory")
     notebooks.add_argument("--in-place", action="store_true",
                            help="for maintainers: store the fresh outputs in the notebooks themselves "
                                 "(refuses stderr output)")
@@ -274,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             from .course.folders import OutputFolderError
 
             try:
-                return runner.main(args.names, args.jobs, args.out, args.in_place, args.strict, args.notebooks)
+                return runner.main(args.names, args.jobs, args.out, args.in_place, args.strict, args.notebooks,
+                                   args.timeout, args.class_size)
             except (runner.RunnerError, OutputFolderError) as err:  # nothing ran: a folder refused, a bad notebook
                 print(f"error: {err}", file=sys.stderr)
                 return 2

@@ -48,7 +48,9 @@ def test_a_matching_course_is_identical_and_left_untouched(course, tmp_path, cap
     printed = capsys.readouterr().out
     assert "01_explore" in printed and "60,000 training images" in printed  # the headline
     assert f"executed notebooks: {out}/" in printed
-    assert "2/2 notebooks ran in" in printed and "outputs identical to the course" in printed
+    assert "2/2 notebooks ran in" in printed
+    assert "1 identical to the course, 1 identical to its stored outputs" in printed  # 02_second is not the course's
+    assert "peak memory" in printed and " MiB " in printed  # each kernel measured
     assert files(course) == before
     executed = nbformat.read(out / "02_second.ipynb", as_version=4)
     assert executed.cells[1].outputs[0].text == "42\n" and set(executed.metadata) == {"kernelspec", "language_info"}
@@ -153,7 +155,8 @@ def test_a_notebooks_folder_without_the_series_is_named(tmp_path, capsys):
 
 
 def test_the_default_build_folder_is_outside_the_notebooks(monkeypatch, tmp_path):
-    assert runner.default_out() == runner.ROOT / "build" / "notebooks"  # in the repository: git ignores build/
+    in_repository = runner.repository_root() / "build" / "notebooks"  # git ignores build/
+    assert runner.default_out() == in_repository
     monkeypatch.setattr(runner, "repository_root", lambda: None)  # the package installed, notebooks anywhere
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert runner.default_out() == tmp_path / "cache" / "mnist_helpers" / "executed-notebooks"

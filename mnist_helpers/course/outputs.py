@@ -17,8 +17,10 @@ A fresh run is one of three things next to the stored notebook (``compare_notebo
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 SANITIZE_CONFIG = Path(__file__).resolve().parent / "sanitize.cfg"
@@ -28,18 +30,17 @@ LANGUAGE_INFO = {"name": "python", "codemirror_mode": {"name": "ipython", "versi
 KEPT_CELL_METADATA = ("tags",)  # nbval, papermill and the student edition read their markers from tags
 
 
-def _patterns() -> list[tuple[str, str]]:
-    """The (regex, replacement) pairs of sanitize.cfg, read exactly as nbval reads them (spaces kept)."""
-    text = SANITIZE_CONFIG.read_text(encoding="utf-8")
-    return re.findall(r"^regex: (.*)$\n^replace: (.*)$", text, flags=re.MULTILINE)
+@functools.cache
+def patterns() -> list[tuple[str, str]]:
+    """The (regex, replacement) pairs of sanitize.cfg, read by nbval's own parser (spaces kept)."""
+    from nbval.plugin import get_sanitize_patterns
 
-
-PATTERNS = _patterns()
+    return get_sanitize_patterns(SANITIZE_CONFIG.read_text(encoding="utf-8"))
 
 
 def sanitized(text: str) -> str:
     """``text`` with the patterns of sanitize.cfg normalised and trailing spaces dropped."""
-    for regex, replace in PATTERNS:
+    for regex, replace in patterns():
         text = re.sub(regex, replace, text)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
@@ -97,7 +98,17 @@ def differing_cells(executed, committed) -> list[int]:
 # noise. A result that really changes, an accuracy moving by a full point (0.01), is five times
 # further, and is reported as different.
 TOLERANCE = 2e-3
-IDENTICAL, NOISE, DIFFERENT = "identical", "within noise", "different"
+
+
+class Verdict(Enum):
+    """How a fresh run's text outputs compare with the stored ones."""
+
+    IDENTICAL = "identical"
+    NOISE = "within noise"
+    DIFFERENT = "different"
+
+
+IDENTICAL, NOISE, DIFFERENT = Verdict.IDENTICAL, Verdict.NOISE, Verdict.DIFFERENT
 # A number as the notebooks print it: whole (7, 60,000, -3) or decimal (0.9783, 52.4, 1.7e-07).
 NUMBER = re.compile(r"([-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)")
 
@@ -106,7 +117,7 @@ NUMBER = re.compile(r"([-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE
 class Comparison:
     """How a fresh run's text outputs compare with the stored ones."""
 
-    verdict: str = IDENTICAL  # IDENTICAL, NOISE or DIFFERENT
+    verdict: Verdict = IDENTICAL
     largest: float = 0.0  # the largest ``difference`` between two decimal numbers
     first: str = ""  # for DIFFERENT: where, and the first value that differs
 
