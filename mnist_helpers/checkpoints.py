@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from .errors import MnistHelpersError
 from .files import atomic_write
 from .model import MODELS, ImageClassificationBase, MnistCNN, MnistMLP, MnistModel
 
@@ -25,7 +26,7 @@ VERSION = 2  # 2: the checkpoint names its architecture; 1 (still loaded): recog
 _PLAIN = (str, int, float, bool, type(None))
 
 
-class CheckpointError(ValueError):
+class CheckpointError(MnistHelpersError, ValueError):
     """The file is not a checkpoint of one of the series' models, or its weights do not fit the model it names."""
 
 
@@ -51,14 +52,11 @@ def architecture(model: torch.nn.Module) -> dict:
 
     For example ``{"architecture": "mlp", "hidden": 256}``.
     """
-    if isinstance(model, MnistModel):
-        return {"architecture": "linear"}
-    if isinstance(model, MnistMLP):
-        return {"architecture": "mlp", "hidden": model.hidden.out_features}
-    if isinstance(model, MnistCNN):
-        return {"architecture": "cnn", "channels": [model.conv1.out_channels, model.conv2.out_channels]}
-    raise TypeError(f"save_checkpoint saves the series' models (MnistModel, MnistMLP, MnistCNN), not a "
-                    f"{type(model).__name__}: save its weights with torch.save(model.state_dict(), path)")
+    name = getattr(type(model), "name", None)
+    if MODELS.get(name) is not type(model):
+        raise TypeError(f"save_checkpoint saves the series' models ({', '.join(m.__name__ for m in MODELS.values())}), "
+                        f"not a {type(model).__name__}: save its weights with torch.save(model.state_dict(), path)")
+    return {"architecture": name, **model.settings()}
 
 
 def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata) -> Path:
@@ -76,7 +74,7 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata)
     return Path(path)
 
 
-def model_from(spec, path: Path) -> ImageClassificationBase:
+def empty_model_named(spec, path: Path) -> ImageClassificationBase:
     """An empty model of the architecture and settings a checkpoint names, or a clear error."""
     name = spec.get("architecture") if isinstance(spec, dict) else None
     if name not in MODELS:
@@ -89,7 +87,7 @@ def model_from(spec, path: Path) -> ImageClassificationBase:
         raise CheckpointError(f"{path} names the {name} model with settings that cannot build one: {err}") from None
 
 
-def model_for(state_dict) -> ImageClassificationBase:
+def empty_model_from_weight_names(state_dict) -> ImageClassificationBase:
     """For a checkpoint that does not name its model (version 1, or a bare ``state_dict``): an empty
     model of the architecture whose weights' names it holds, its settings read from their shapes."""
     def shape(name):
@@ -154,7 +152,7 @@ def load_checkpoint(path: str | os.PathLike) -> ImageClassificationBase:
     else:
         raise CheckpointError(f"{path} is not a checkpoint of the series' models (found a {type(loaded).__name__})")
     with torch.device("meta"):  # shapes only, no memory: the settings are checked against the weights first
-        model = model_from(spec, path) if spec is not None else model_for(state_dict)
+        model = empty_model_named(spec, path) if spec is not None else empty_model_from_weight_names(state_dict)
     check_weights_fit(state_dict, model, path)
     model = model.to_empty(device="cpu")
     model.load_state_dict(state_dict)

@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import MnistHelpersError
 from .files import atomic_write, repository_root
 
 
@@ -59,7 +60,7 @@ DATASETS = {
 MNIST_SHA256 = DATASETS["mnist"].sha256
 
 
-class MnistDataError(RuntimeError):
+class MnistDataError(MnistHelpersError, RuntimeError):
     """A dataset could not be found, copied or downloaded intact."""
 
 

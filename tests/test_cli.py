@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from mnist_helpers import load_checkpoint
-from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, MODEL_DEFAULTS, build_parser, main
+from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, build_parser, main
+from mnist_helpers.model import MODELS
 
 
 @pytest.mark.parametrize("args, option", [
@@ -155,7 +156,7 @@ def test_the_cnn_reaches_99_percent_with_its_defaults(data_root, tmp_path):
                    str(tmp_path / "cnn.pt"), timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    cnn = MODEL_DEFAULTS["cnn"]
+    cnn = MODELS["cnn"].training
     assert (result["architecture"], result["epochs"], result["lr"]) == ("cnn", cnn["epochs"], cnn["lr"])
     assert result["test_acc"] >= 0.99 and result["val_acc"] >= 0.985
     assert "Training MnistCNN on mnist" in proc.stderr and proc.stderr.count("Epoch [") == cnn["epochs"]

@@ -19,6 +19,7 @@ import os
 import shutil
 from pathlib import Path, PurePosixPath
 
+from ..errors import MnistHelpersError
 from ..files import repository_root
 
 MANIFEST = ".mnist-helpers-edition.json"  # in each edition: who wrote it, and its files' SHA-256
@@ -26,8 +27,10 @@ STAGING = ".mnist-helpers-staging"  # the staging folder is ".<out's name>" + th
 STAGING_MARK = "BUILDING"  # inside a staging folder: marks it as ours, and is locked while a build runs
 
 
-class OutputFolderError(ValueError):
+class OutputFolderError(MnistHelpersError, ValueError):
     """An output folder that is not safe to write: it overlaps the course, or holds files this tool did not write."""
+
+    exit_status = 2
 
 
 def default_notebooks() -> Path:

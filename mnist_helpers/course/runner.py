@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import MnistHelpersError
 from ..files import atomic_write, repository_root
 from .folders import default_notebooks, existing_edition, refuse_overlap, write_edition
 from .outputs import (
@@ -71,8 +72,10 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)  # cells that wrote to stderr
 
 
-class RunnerError(ValueError):
+class RunnerError(MnistHelpersError, ValueError):
     """The run cannot start: no notebooks where they were looked for, or a notebook that cannot be read."""
+
+    exit_status = 2
 
 
 def default_out() -> Path:
