@@ -153,7 +153,7 @@ def test_a_notebooks_folder_without_the_series_is_named(tmp_path, capsys):
 
 
 def test_the_default_build_folder_is_outside_the_notebooks(monkeypatch, tmp_path):
-    assert runner.default_out() == runner.ROOT / "build" / "notebooks"  # in the repository: git ignores build/
+    assert runner.default_out() == runner.repository_root() / "build" / "notebooks"  # git ignores build/
     monkeypatch.setattr(runner, "repository_root", lambda: None)  # the package installed, notebooks anywhere
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert runner.default_out() == tmp_path / "cache" / "mnist_helpers" / "executed-notebooks"

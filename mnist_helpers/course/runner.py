@@ -41,8 +41,6 @@ from .outputs import (
     stdout_text,
 )
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-NOTEBOOK_DIR = ROOT / "notebooks"
 WRITER = "python -m mnist_helpers notebooks"  # in the build folder's manifest: what wrote it
 CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)  # git's merge-conflict markers
 # The headline of each notebook: a pattern over what it prints, and how the table shows it.
@@ -153,12 +151,12 @@ def kernel_environment(jobs: int) -> dict[str, str]:
 
 def headline(name: str, nb) -> str:
     """The notebook's headline result, read from what it printed."""
-    pattern, shown = HEADLINES.get(Path(name).stem, (None, ""))
+    pattern, template = HEADLINES.get(Path(name).stem, (None, ""))
     found = re.findall(pattern, stdout_text(nb)) if pattern else []
     if not found:
         return ""
     value = found[-1]
-    return shown.format(f"{int(value):,}" if value.isdigit() else value)
+    return template.format(f"{int(value):,}" if value.isdigit() else value)
 
 
 async def execute(path: Path, committed, env: dict[str, str], in_place: bool,
