@@ -81,9 +81,9 @@ def cnn_epoch(model, train_loader, val_loader) -> dict:
     """(b) with ``MnistCNN``: one epoch of ``fit`` with the optimizer notebook 9 and the CLI train it with."""
     from functools import partial
 
-    from mnist_helpers.cli import MODEL_DEFAULTS
+    from mnist_helpers.model import MnistCNN
 
-    settings = MODEL_DEFAULTS["cnn"]
+    settings = MnistCNN.training
     sgd = partial(torch.optim.SGD, momentum=settings["momentum"])
     with contextlib.redirect_stdout(io.StringIO()):
         return fit(1, settings["lr"], model, train_loader, val_loader, opt_func=sgd)[0]

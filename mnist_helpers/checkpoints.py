@@ -17,15 +17,18 @@ from pathlib import Path
 
 import torch
 
+from .errors import MnistHelpersError
 from .files import atomic_write
 from .model import MODELS, ImageClassificationBase, MnistCNN, MnistMLP, MnistModel
 
 FORMAT = "mnist_helpers.checkpoint"
 VERSION = 2  # 2: the checkpoint names its architecture; 1 (still loaded): recognised from the weights' names
 _PLAIN = (str, int, float, bool, type(None))
+# The first bytes of a file torch.save wrote in its legacy (before PyTorch 1.6, non-zip) format: a pickled magic number
+LEGACY_START = pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2)
 
 
-class CheckpointError(ValueError):
+class CheckpointError(MnistHelpersError, ValueError):
     """The file is not a checkpoint of one of the series' models, or its weights do not fit the model it names."""
 
 
@@ -51,14 +54,11 @@ def architecture(model: torch.nn.Module) -> dict:
 
     For example ``{"architecture": "mlp", "hidden": 256}``.
     """
-    if isinstance(model, MnistModel):
-        return {"architecture": "linear"}
-    if isinstance(model, MnistMLP):
-        return {"architecture": "mlp", "hidden": model.hidden.out_features}
-    if isinstance(model, MnistCNN):
-        return {"architecture": "cnn", "channels": [model.conv1.out_channels, model.conv2.out_channels]}
-    raise TypeError(f"save_checkpoint saves the series' models (MnistModel, MnistMLP, MnistCNN), not a "
-                    f"{type(model).__name__}: save its weights with torch.save(model.state_dict(), path)")
+    name = getattr(type(model), "name", None)
+    if MODELS.get(name) is not type(model):
+        raise TypeError(f"save_checkpoint saves the series' models ({', '.join(m.__name__ for m in MODELS.values())}), "
+                        f"not a {type(model).__name__}: save its weights with torch.save(model.state_dict(), path)")
+    return {"architecture": name, **model.settings()}
 
 
 def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata) -> Path:
@@ -76,20 +76,20 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata)
     return Path(path)
 
 
-def model_from(spec, path: Path) -> ImageClassificationBase:
+def empty_model_named(spec, path: Path) -> ImageClassificationBase:
     """An empty model of the architecture and settings a checkpoint names, or a clear error."""
     name = spec.get("architecture") if isinstance(spec, dict) else None
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise CheckpointError(f"{path} names a model this version of mnist_helpers does not know ({spec!r}); "
                               f"it knows {', '.join(MODELS)}")
     settings = {key: value for key, value in spec.items() if key != "architecture"}
     try:
         return MODELS[name](**settings)
-    except (TypeError, ValueError, RuntimeError) as err:
+    except (TypeError, ValueError, RuntimeError, IndexError, KeyError) as err:  # channels=[16], say
         raise CheckpointError(f"{path} names the {name} model with settings that cannot build one: {err}") from None
 
 
-def model_for(state_dict) -> ImageClassificationBase:
+def empty_model_from_weight_names(state_dict) -> ImageClassificationBase:
     """For a checkpoint that does not name its model (version 1, or a bare ``state_dict``): an empty
     model of the architecture whose weights' names it holds, its settings read from their shapes."""
     def shape(name):
@@ -125,6 +125,21 @@ def check_weights_fit(state_dict, model: torch.nn.Module, path: Path) -> None:
     raise CheckpointError(f"{path} holds weights that do not fit {describe(model)}: {'; '.join(differences[:3])}")
 
 
+def check_weights_finite(state_dict: dict, path: Path) -> None:
+    """Refuse weights that are not all numbers (NaN or infinite), as a diverged training leaves them."""
+    broken = [name for name, t in state_dict.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if broken:
+        raise CheckpointError(f"{path} holds weights that are not numbers (NaN or infinite) in {', '.join(broken[:3])}"
+                              f"{' and more' if len(broken) > 3 else ''}: the training that saved it diverged; train "
+                              "again with a smaller learning rate")
+
+
+def _legacy(path: Path) -> bool:
+    """Whether ``path`` starts as a file that torch.save wrote in its legacy format (it is loaded as well)."""
+    with path.open("rb") as f:
+        return f.read(len(LEGACY_START)) == LEGACY_START
+
+
 def load_checkpoint(path: str | os.PathLike) -> ImageClassificationBase:
     """A new model with the weights saved at ``path``; its ``.metadata`` holds the rest.
 
@@ -135,7 +150,7 @@ def load_checkpoint(path: str | os.PathLike) -> ImageClassificationBase:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: save one first with save_checkpoint(model, path)")
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+    if not zipfile.is_zipfile(path) and not _legacy(path):  # torch.save writes a zip archive (or, long ago, not)
         raise CheckpointError(f"{path} is not a PyTorch checkpoint (torch.save writes zip archives), or it is damaged")
     try:
         loaded = torch.load(path, weights_only=True, map_location="cpu")
@@ -154,8 +169,9 @@ def load_checkpoint(path: str | os.PathLike) -> ImageClassificationBase:
     else:
         raise CheckpointError(f"{path} is not a checkpoint of the series' models (found a {type(loaded).__name__})")
     with torch.device("meta"):  # shapes only, no memory: the settings are checked against the weights first
-        model = model_from(spec, path) if spec is not None else model_for(state_dict)
+        model = empty_model_named(spec, path) if spec is not None else empty_model_from_weight_names(state_dict)
     check_weights_fit(state_dict, model, path)
+    check_weights_finite(state_dict, path)
     model = model.to_empty(device="cpu")
     model.load_state_dict(state_dict)
     model.metadata = metadata

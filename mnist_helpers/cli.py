@@ -1,5 +1,11 @@
 """The command line: ``python -m mnist_helpers train``, ``... notebooks`` (the readiness check), ``... student``
-and ``... site``."""
+and ``... site``.
+
+Each subcommand is one function below that adds its parser and, with ``set_defaults(run=...)``, the function
+that runs it (taking the parsed arguments, returning the exit status); ``SUBCOMMANDS`` lists them in the order
+``--help`` shows them. A refusal or failure is a ``MnistHelpersError`` (errors.py): ``main`` prints it as one
+``error:`` line and exits with its ``exit_status``.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +16,22 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 from .data import DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
-from .device import CHOICES, DeviceError, pick_device
-from .download import DATASETS, MnistDataError
+from .device import CHOICES, pick_device
+from .download import DATASETS
+from .errors import MnistHelpersError
+from .files import check_can_create, nearest_existing
+from .model import MODELS, TRAINING
 
-# Each model's training when --epochs and --lr are not given (README): the linear model's best settings
-# (about 92.5% test accuracy in a few seconds); for the CNN, notebook 9's recipe, SGD with momentum and a
-# last epoch with steps ten times smaller, with one more epoch than the notebook can afford (99.15% test).
-DEFAULT_EPOCHS = 10
-DEFAULT_LR = 0.3
-MODEL_DEFAULTS = {
-    "linear": {"epochs": DEFAULT_EPOCHS, "lr": DEFAULT_LR, "momentum": 0.0, "last_epoch_lr_factor": 1.0},
-    "mlp": {"epochs": DEFAULT_EPOCHS, "lr": DEFAULT_LR, "momentum": 0.0, "last_epoch_lr_factor": 1.0},
-    "cnn": {"epochs": 4, "lr": 0.05, "momentum": 0.9, "last_epoch_lr_factor": 0.1},
-}
+# Each model's training when --epochs and --lr are not given (README) is its class's ``training`` (model.py):
+# the linear model's best settings (about 92.5% test accuracy in a few seconds); for the CNN, notebook 9's
+# recipe, SGD with momentum and a last epoch with steps ten times smaller, with one more epoch (99.15% test).
+DEFAULT_EPOCHS = TRAINING["epochs"]
+DEFAULT_LR = TRAINING["lr"]
 MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 to 2**64 - 1 (a negative seed wraps around to the same values)
 
 
@@ -56,17 +59,9 @@ def _learning_rate(text: str) -> float:
     return value
 
 
-def _nearest_existing(path: Path) -> Path:
-    """``path`` itself if it exists, else the closest folder above it that does."""
-    path = Path(os.path.abspath(path))
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
 def _data_folder(text: str) -> str:
     """A data folder: an existing folder, or one that can be made (nothing above it is a file)."""
-    found = _nearest_existing(Path(text))
+    found = nearest_existing(text)
     if not found.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is not a folder ({found} is a file): give the folder that holds "
                                          "(or will hold) MNIST")
@@ -90,42 +85,51 @@ def _checkpoint_path(text: str) -> Path:
     if path.exists() and not _is_checkpoint(path):
         raise argparse.ArgumentTypeError(f"{text} exists and is not a checkpoint: choose another name "
                                          "(only a checkpoint is replaced)")
-    folder = _nearest_existing(path.parent)
     try:
-        if not folder.is_dir():
-            raise NotADirectoryError(0, f"{folder} is a file")
-        with tempfile.TemporaryFile(dir=folder):  # the real test: can a file be made there?
-            pass
+        check_can_create(path)
     except OSError as err:
-        raise argparse.ArgumentTypeError(f"cannot save to {text}: no file can be made in {folder} "
-                                         f"({err.strerror or err}); choose a folder you can write") from None
+        raise argparse.ArgumentTypeError(f"cannot save to {text}: no file can be made in "
+                                         f"{nearest_existing(path.parent)} ({err.strerror or err}); choose a folder "
+                                         "you can write") from None
     return path
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mnist_helpers", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    defaults = argparse.ArgumentDefaultsHelpFormatter
+class Refused(MnistHelpersError):
+    """Options that argparse cannot judge alone (two that contradict each other): nothing ran."""
 
-    train = commands.add_parser("train", formatter_class=defaults,
+    exit_status = 2
+
+
+class Interrupted(MnistHelpersError):
+    """Ctrl-C during the work."""
+
+    exit_status = 130
+
+
+def _per_model(key: str, more: str = "") -> str:
+    """The CLI's default for training setting ``key``, and the models whose own default differs."""
+    others = [f"with --model {name}: {model.training[key]}" + more.format(**model.training)
+              for name, model in MODELS.items() if model.training[key] != TRAINING[key]]
+    return f"(default: {'; '.join([str(TRAINING[key]), *others])})"
+
+
+def train_command(commands) -> None:
+    train = commands.add_parser("train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 help="train a model on MNIST (or Fashion-MNIST) and report validation and test metrics",
-                                description="Train the softmax-regression MnistModel, the one-hidden-layer MnistMLP "
-                                            "or the convolutional MnistCNN on MNIST or Fashion-MNIST, headless.")
-    train.add_argument("--model", choices=["linear", "mlp", "cnn"], default="linear",
-                       help="linear: MnistModel, nn.Linear(784, 10); mlp: MnistMLP, a hidden layer of 256 ReLU units; "
-                            "cnn: MnistCNN, two 5x5 convolution layers (16 and 32 channels, batch normalisation, "
-                            "max pooling)")
+                                description="Train one of the series' models (" + ", ".join(
+                                    model.__name__ for model in MODELS.values()) + ") on MNIST or Fashion-MNIST, "
+                                "headless.")
+    train.add_argument("--model", choices=list(MODELS), default="linear",
+                       help="; ".join(f"{name}: {model.about}" for name, model in MODELS.items()))
     train.add_argument("--dataset", choices=list(DATASETS), default="mnist", help="the images to learn")
     train.add_argument("--device", choices=list(CHOICES), default="auto",
                        help="where to compute: auto picks cuda, then mps, then cpu")
-    cnn = MODEL_DEFAULTS["cnn"]
     # No default here (each model has its own, said in the help): left out, they are absent from the arguments.
     train.add_argument("--epochs", type=_whole_number(1), default=argparse.SUPPRESS,
-                       help=f"passes over the training set (default: {DEFAULT_EPOCHS}; with --model cnn: "
-                            f"{cnn['epochs']})")
+                       help=f"passes over the training set {_per_model('epochs')}")
     train.add_argument("--lr", type=_learning_rate, default=argparse.SUPPRESS,
-                       help=f"learning rate of SGD (default: {DEFAULT_LR}; with --model cnn: {cnn['lr']}, momentum "
-                            f"{cnn['momentum']}, and its last epoch at lr x {cnn['last_epoch_lr_factor']})")
+                       help="learning rate of SGD " + _per_model(
+                           "lr", ", momentum {momentum}, and its last epoch at lr x {last_epoch_lr_factor}"))
     train.add_argument("--batch-size", type=_whole_number(1), default=DEFAULT_BATCH_SIZE,
                        help="images per training step")
     train.add_argument("--val-size", type=_whole_number(1, TRAIN_SIZE - 1), default=DEFAULT_VAL_SIZE,
@@ -140,7 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "only if it is a checkpoint)")
     train.add_argument("--json", action="store_true",
                        help="print the results as one JSON object on the last line of stdout")
+    train.set_defaults(run=run_train)
 
+
+def notebooks_command(commands) -> None:
     from .course.outputs import TOLERANCE
 
     notebooks = commands.add_parser(  # each default is in its help: most are "None" otherwise
@@ -154,9 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "if its outputs are different); 2 if the run cannot start (a folder refused, a notebook that "
                     "cannot be read).")
     notebooks.add_argument("names", nargs="*", help="notebooks to run, for example 05_train (default: all of them)")
-    notebooks.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
-                           help="the folder of the course's notebooks (default: the repository's notebooks/, "
-                                "else the current folder)")
+    _notebooks_option(notebooks, "the course's notebooks")
     notebooks.add_argument("--jobs", type=_whole_number(1), default=2,
                            help="notebooks executed at the same time (default: 2)")
     notebooks.add_argument("--out", type=Path, default=None,
@@ -174,7 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--in-place", action="store_true",
                            help="for maintainers: store the fresh outputs in the notebooks themselves "
                                 "(refuses stderr output)")
+    notebooks.set_defaults(run=run_notebooks)
 
+
+def student_command(commands) -> None:
     student = commands.add_parser(
         "student",  # no "(default: ...)" added: each help says what happens without the option
         help="build the student edition of the notebooks (answers replaced by stubs)",
@@ -188,31 +196,49 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("--overwrite", action="store_true",
                          help="replace a student edition written earlier in --out (only if it holds nothing else, "
                               "unchanged)")
-    student.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
-                         help="the folder of the teacher notebooks (default: the repository's notebooks/, else "
-                              "the current folder)")
+    _notebooks_option(student, "the teacher notebooks")
+    student.set_defaults(run=run_student)
 
+
+def site_command(commands) -> None:
     site = commands.add_parser(
         "site", help="build the course as a static website, offline, without running anything",
         description="Render the notebooks with their stored outputs, TEACHING.md and a landing page into a folder of "
                     "plain HTML (search, dark mode, phone layout; nothing loaded from outside it). Open its "
-                    "index.html, or publish the folder on any web server.")
+                    "index.html, or publish the folder on any web server. Exit status 2 if the site cannot be "
+                    "built.")
     site.add_argument("--out", type=Path, default=None,
                       help="folder for the site (default: build/site); a folder this command did not build is refused")
     site.add_argument("--without-solutions", action="store_true",
                       help="leave out the reference solutions (the student edition's stubs instead), for a class")
-    add_class_command(commands)
-    return parser
+    _notebooks_option(site, "the notebooks to publish")
+    site.set_defaults(run=run_site)
 
 
-def add_class_command(commands) -> None:
+def class_command(commands) -> None:
     """``class``: the class server, its join line and the teacher's live page (mnist_helpers.classroom)."""
     from .classroom import teacher
 
     parser = commands.add_parser("class", help="start the class server: learners' checks report to the teacher's "
                                                "live page", description=teacher.__doc__)
     teacher.add_arguments(parser)
-    parser.set_defaults(handler=teacher.main)
+    parser.set_defaults(run=teacher.main)
+
+
+SUBCOMMANDS = (train_command, notebooks_command, student_command, site_command, class_command)
+
+
+def _notebooks_option(parser: argparse.ArgumentParser, which: str) -> None:
+    parser.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                        help=f"the folder of {which} (default: the repository's notebooks/, else the current folder)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mnist_helpers", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(commands)
+    return parser
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -221,10 +247,9 @@ def train(args: argparse.Namespace) -> dict:
 
     from .checkpoints import save_checkpoint
     from .data import get_data_loaders, get_test_loader
-    from .model import MODELS
     from .training import evaluate, fit
 
-    settings = MODEL_DEFAULTS[args.model]
+    settings = MODELS[args.model].training
     epochs, lr = getattr(args, "epochs", settings["epochs"]), getattr(args, "lr", settings["lr"])
     device = pick_device(args.device, args.model)
     torch.manual_seed(args.seed)
@@ -260,55 +285,14 @@ def train(args: argparse.Namespace) -> dict:
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "train" and args.batch_size > TRAIN_SIZE - args.val_size:
-        print(f"error: --batch-size {args.batch_size} is more than the {TRAIN_SIZE - args.val_size} training images "
-              f"({TRAIN_SIZE} minus --val-size {args.val_size}): choose at most that", file=sys.stderr)
-        return 2
+def run_train(args: argparse.Namespace) -> int:
+    if args.batch_size > TRAIN_SIZE - args.val_size:
+        raise Refused(f"--batch-size {args.batch_size} is more than the {TRAIN_SIZE - args.val_size} training images "
+                      f"({TRAIN_SIZE} minus --val-size {args.val_size}): choose at most that")
     try:
-        if getattr(args, "handler", None):
-            return args.handler(args)
-        if args.command == "notebooks":
-            from .course import runner
-
-            if args.in_place and args.out:
-                print("error: --in-place stores the outputs in the notebooks themselves; leave out --out",
-                      file=sys.stderr)
-                return 2
-            from .course.folders import OutputFolderError
-
-            try:
-                return runner.main(args.names, args.jobs, args.out, args.in_place, args.strict, args.notebooks,
-                                   args.timeout, args.class_size)
-            except (runner.RunnerError, OutputFolderError) as err:  # nothing ran: a folder refused, a bad notebook
-                print(f"error: {err}", file=sys.stderr)
-                return 2
-        if args.command == "student":
-            from .course import student
-
-            return student.main(args.out, args.overwrite, args.notebooks)
-        if args.command == "site":
-            from .course import site
-
-            return site.main(args.out, solutions=not args.without_solutions)
-        try:
-            results = train(args)
-        except KeyboardInterrupt:
-            print("error: training interrupted (Ctrl-C); nothing was saved", file=sys.stderr)
-            return 130
-    except DeviceError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except MnistDataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except FloatingPointError as err:  # training diverged (training.check_finite): it says which learning rate to lower
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:  # for example --save onto a full disk, or an unknown notebook
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        results = train(args)
+    except KeyboardInterrupt:
+        raise Interrupted("training interrupted (Ctrl-C); nothing was saved") from None
     print(f"validation: loss {results['val_loss']:.4f}, accuracy {results['val_acc']:.4f}")
     print(f"test:       loss {results['test_loss']:.4f}, accuracy {results['test_acc']:.4f}")
     print(f"training took {results['train_seconds']:.2f} s")
@@ -317,3 +301,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results))
     return 0
+
+
+def run_notebooks(args: argparse.Namespace) -> int:
+    from .course import runner
+
+    if args.in_place and args.out:
+        raise Refused("--in-place stores the outputs in the notebooks themselves; leave out --out")
+    return runner.main(args.names, args.jobs, args.out, args.in_place, args.strict, args.notebooks,
+                       args.timeout, args.class_size)
+
+
+def run_student(args: argparse.Namespace) -> int:
+    from .course import student
+
+    return student.main(args.out, args.overwrite, args.notebooks)
+
+
+def run_site(args: argparse.Namespace) -> int:
+    from .course import site
+
+    return site.main(args.out, solutions=not args.without_solutions, notebooks=args.notebooks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the subcommand ``argv`` names; return its exit status, printing any refusal as one ``error:`` line."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (MnistHelpersError, FloatingPointError, OSError) as err:
+        # FloatingPointError: training diverged (training.check_finite), and it says which learning rate to lower;
+        # OSError: for example --save onto a full disk, or an unknown notebook.
+        print(f"error: {err}", file=sys.stderr)
+        return getattr(err, "exit_status", 1)

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import torch
 
+from .errors import MnistHelpersError
+
 CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceError(RuntimeError):
+class DeviceError(MnistHelpersError, RuntimeError):
     """A device that is not there, or a model whose parameters are not on one usable device."""
+
+    exit_status = 2
 
 
 def available_devices() -> list[str]:

@@ -28,6 +28,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import MnistHelpersError
 from .files import atomic_write, cache_folder, repository_root
 
 
@@ -61,7 +62,7 @@ DATASETS = {
 MNIST_SHA256 = DATASETS["mnist"].sha256
 
 
-class MnistDataError(RuntimeError):
+class MnistDataError(MnistHelpersError, RuntimeError):
     """A dataset could not be found, copied or downloaded intact."""
 
 

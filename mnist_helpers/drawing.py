@@ -34,12 +34,20 @@ from matplotlib.figure import Figure
 
 from .device import model_device
 from .model import NUM_CLASSES
-from .progress import live_progress_wanted
+from .progress import live_display_wanted
 
 PAD_GRID = 112  # the drawing travels from the browser as 112 x 112 grey levels (4 x 28)
 BOX = 20  # MNIST's digits fit a 20x20 box...
 SIZE = 28  # ...placed in a 28x28 image
 INK = 0.1  # a pixel at least this bright (0: background, 1: full ink) is part of the digit when cropping
+LEAST_INK = PAD_GRID // 8  # a drawing whose ink fits in 14x14 of the pad's 112x112 (a tap, a dot) is not read
+
+
+def resized(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``image`` (2D, in [0, 1]) scaled to ``size`` (rows, columns), anti-aliased: each new pixel averages the
+    old pixels it covers, so strokes keep grey edges."""
+    scaled = F.interpolate(image[None, None], size=size, mode="bilinear", antialias=True, align_corners=False)
+    return scaled[0, 0].clamp(0, 1)
 
 
 def as_grey_image(image) -> torch.Tensor:
@@ -51,6 +59,10 @@ def as_grey_image(image) -> torch.Tensor:
         raise ValueError(f"expected one grey image shaped [H, W] or [1, H, W]; got shape {list(image.shape)}")
     if image.dtype == torch.uint8:
         return image.float() / 255
+    if not image.is_floating_point() and image.numel() and image.max() > 1:
+        raise ValueError(f"expected grey levels in [0, 1] (0: background, 1: ink); got {image.dtype} values from "
+                         f"{image.min().item()} to {image.max().item()}: for grey levels 0-255, divide by 255 "
+                         "(image / 255) or give a uint8 image")
     image = image.float()
     if not torch.isfinite(image).all() or image.min() < 0 or image.max() > 1:
         raise ValueError("expected grey levels in [0, 1] (0: background, 1: ink), as ToTensor() gives; "
@@ -68,15 +80,10 @@ def crop_to_ink(image: torch.Tensor, threshold: float = INK) -> torch.Tensor:
 
 
 def fit_in_box(image: torch.Tensor, box: int = BOX) -> torch.Tensor:
-    """``image`` (2D) scaled so that its longer side is ``box`` pixels, keeping its proportions.
-
-    Anti-aliased: each new pixel averages the old pixels it covers, so strokes keep grey edges.
-    """
+    """``image`` (2D) scaled so that its longer side is ``box`` pixels, keeping its proportions (see ``resized``)."""
     height, width = image.shape
     scale = box / max(height, width)
-    new_size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    scaled = F.interpolate(image[None, None], size=new_size, mode="bilinear", antialias=True, align_corners=False)
-    return scaled[0, 0].clamp(0, 1)
+    return resized(image, (max(1, round(height * scale)), max(1, round(width * scale))))
 
 
 def centre_of_mass(image: torch.Tensor) -> tuple[float, float]:
@@ -122,8 +129,7 @@ def prepare_digit(drawing) -> torch.Tensor:
 
 def resize_only(drawing) -> torch.Tensor:
     """What the model would get without the preparation: the whole drawing shrunk to [1, 28, 28]."""
-    image = as_grey_image(drawing)
-    return F.interpolate(image[None, None], size=(SIZE, SIZE), mode="bilinear", antialias=True)[0].clamp(0, 1)
+    return resized(as_grey_image(drawing), (SIZE, SIZE)).unsqueeze(0)
 
 
 def digit_on_pad(digit, size: float = 0.5, centre: tuple[float, float] = (0.5, 0.5),
@@ -139,7 +145,7 @@ def digit_on_pad(digit, size: float = 0.5, centre: tuple[float, float] = (0.5, 0
         raise ValueError(f"size is a fraction of the pad's width, from 0 (excluded) to 1; got {size}")
     scale = size * grid / max(image.shape)
     new_size = (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale)))
-    scaled = F.interpolate(image[None, None], size=new_size, mode="bilinear", antialias=True)[0, 0].clamp(0, 1)
+    scaled = resized(image, new_size)
     top = round(centre[1] * grid - new_size[0] / 2)
     left = round(centre[0] * grid - new_size[1] / 2)
     return paste(torch.zeros(grid, grid), scaled, top, left)
@@ -169,6 +175,9 @@ def check_model(model: nn.Module) -> None:
     if tuple(scores.shape) != (1, NUM_CLASSES):
         raise ValueError(f"the pad's model must give {NUM_CLASSES} scores per image (one per digit); "
                          f"it gave shape {list(scores.shape)} for one image")
+    if not torch.isfinite(scores).all():
+        raise ValueError("the pad's model gives no numbers (NaN or infinite scores) for an image: its weights are "
+                         "not numbers, as after a diverged training; train it again with a smaller learning rate")
 
 
 def plot_pad(drawing: torch.Tensor | None, image: torch.Tensor | None, probabilities: torch.Tensor | None) -> Figure:
@@ -199,9 +208,24 @@ def _ink_bytes(image: torch.Tensor) -> bytes:
     return (image * 255).round().to(torch.uint8).flatten().numpy().tobytes()
 
 
+DRAWING_BYTES = (0, PAD_GRID * PAD_GRID)  # an empty pad, or one byte per pixel
+
+
 def _bytes_from_browser(value, widget) -> bytes:
     """The browser sends the drawing as a binary buffer (a memoryview here): keep it as bytes."""
     return b"" if value is None else bytes(value)
+
+
+def _drawing_refused(value) -> str | None:
+    """Why ``value``, sent by the browser as the drawing, is not one (None: it is), judged before copying it."""
+    if value is None:
+        return None
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        return f"{type(value).__name__}, not the bytes of a drawing"
+    size = memoryview(value).nbytes
+    if size not in DRAWING_BYTES:
+        return f"{size} bytes, not the {PAD_GRID}x{PAD_GRID} = {PAD_GRID * PAD_GRID} of a drawing"
+    return None
 
 
 class DrawingPad(anywidget.AnyWidget):
@@ -232,6 +256,26 @@ class DrawingPad(anywidget.AnyWidget):
         self._image: torch.Tensor | None = None
         self._probs: torch.Tensor | None = None
         super().__init__(**kwargs)
+
+    @traitlets.validate("_drawing")
+    def _check_drawing(self, proposal) -> bytes:
+        if len(proposal["value"]) not in DRAWING_BYTES:
+            raise traitlets.TraitError(f"the drawing is {PAD_GRID * PAD_GRID} bytes (one per pixel) or empty; "
+                                       f"got {len(proposal['value'])}")
+        return proposal["value"]
+
+    def set_state(self, sync_data) -> None:
+        """Take the drawing from the browser; anything else it sends, or a drawing of the wrong size or kind, is
+        ignored (the pad says so and stays as it was), so nothing raises inside ipywidgets' message handler."""
+        if not isinstance(sync_data, dict):
+            return
+        refused = {key for key in sync_data if key != "_drawing"}
+        if "_drawing" in sync_data and (why := _drawing_refused(sync_data["_drawing"])):
+            self._message = f"The pad ignored a drawing from the browser: {why}"
+        elif "_drawing" in sync_data:
+            super().set_state({"_drawing": sync_data["_drawing"]})
+        if refused:
+            self._message = f"The pad ignored what the browser sent for {', '.join(sorted(map(str, refused)))}"
 
     @property
     def model(self) -> nn.Module:
@@ -280,8 +324,8 @@ class DrawingPad(anywidget.AnyWidget):
             raise ValueError("the pad is square: give pad.draw() a square image; "
                              f"got {image.shape[0]}x{image.shape[1]} (digit_on_pad(image) puts any image on the pad)")
         if image.shape[0] != PAD_GRID:
-            image = F.interpolate(image[None, None], size=(PAD_GRID, PAD_GRID), mode="bilinear", antialias=True)[0, 0]
-        self._drawing = _ink_bytes(image.clamp(0, 1))
+            image = resized(image, (PAD_GRID, PAD_GRID))
+        self._drawing = _ink_bytes(image)
 
     def clear(self) -> None:
         """Wipe the pad, as its Clear button does."""
@@ -298,8 +342,13 @@ class DrawingPad(anywidget.AnyWidget):
         try:
             drawing = self.drawing
             if (drawing > INK).any():  # else nothing is drawn (or it was cleared)
+                if max(crop_to_ink(drawing).shape) < LEAST_INK:
+                    raise ValueError(f"too little ink to read (it fits in {LEAST_INK}x{LEAST_INK} pixels of the "
+                                     f"pad's {PAD_GRID}x{PAD_GRID}): draw the whole digit, larger")
                 image = prepare_digit(drawing)
                 probabilities = predict_probabilities(self._model, image)
+                if not torch.isfinite(probabilities).all():
+                    raise ValueError("the model gives no numbers (NaN) for it: its weights are not numbers")
         except Exception as err:  # shown on the pad: an error in a stroke's callback would go unseen
             image = probabilities = None
             message = f"The model could not read this drawing: {err}"
@@ -333,7 +382,7 @@ class DrawingPad(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs):
         """The live pad in Jupyter; the static figure in headless runs (see the class docstring)."""
-        if live_progress_wanted(self.live):
+        if live_display_wanted(self.live):
             return super()._repr_mimebundle_(**kwargs)
         return self.static_bundle()
 

@@ -12,6 +12,7 @@ import os
 import secrets
 import stat
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -97,3 +98,24 @@ def repository_root() -> Path | None:
     """
     root = Path(__file__).resolve().parent.parent
     return root if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir() else None
+
+
+def nearest_existing(path: str | os.PathLike) -> Path:
+    """``path`` itself (made absolute) if it exists, else the closest folder above it that does."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_can_create(path: str | os.PathLike) -> Path:
+    """The existing folder a new ``path`` would be made in, after checking a file can be made there.
+
+    Raises ``OSError`` (``NotADirectoryError`` when a file stands where a folder is needed) saying why not.
+    """
+    folder = nearest_existing(Path(os.path.abspath(path)).parent)
+    if not folder.is_dir():
+        raise NotADirectoryError(0, f"{folder} is a file")
+    with tempfile.TemporaryFile(dir=folder):  # the real test: can a file be made there?
+        pass
+    return folder

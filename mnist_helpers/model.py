@@ -4,9 +4,16 @@ They follow the original tutorial's design: a model knows its own training and v
 and ``fit`` and ``evaluate`` (training.py) are generic loops that call them. The steps are
 written once, in ``ImageClassificationBase`` (the name the tutorial's later parts use); each
 model defines only its layers and ``forward``.
+
+A model class of the series also carries what the command line and checkpoints need: its
+``name`` (``--model cnn``), a one-line ``about`` for the CLI's help, its default ``training``
+settings, and ``settings()``, what its constructor needs to rebuild it. Defining a class with a
+``name`` adds it to ``MODELS``: nothing else lists the models.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import torch
 import torch.nn as nn
@@ -41,11 +48,32 @@ def check_labels(images: torch.Tensor, labels: torch.Tensor) -> None:
         raise ValueError(f"labels must be int64 digits 0-{NUM_CLASSES - 1}; got {labels.dtype} values {found}{fix}")
 
 
+# Each model's training when the CLI's --epochs and --lr are not given: plain SGD; the CNN adds momentum and
+# a last epoch with steps ``last_epoch_lr_factor`` times smaller, as notebook 9 does.
+TRAINING = {"epochs": 10, "lr": 0.3, "momentum": 0.0, "last_epoch_lr_factor": 1.0}
+MODELS: dict[str, type[ImageClassificationBase]] = {}  # by the names the CLI and checkpoints use, filled below
+
+
 class ImageClassificationBase(nn.Module):
     """What every model of the series shares: its part in training, called by ``fit`` and ``evaluate``.
 
-    A model derived from it defines only its layers (``__init__``) and ``forward``.
+    A model derived from it defines only its layers (``__init__``) and ``forward``. To be one of the
+    series' models (``--model``, checkpoints), a class also sets ``name`` and ``about``, and
+    ``training`` and ``settings()`` where they differ from the defaults.
     """
+
+    name: ClassVar[str | None] = None  # the name in MODELS, --model and checkpoints; None: not registered
+    about: ClassVar[str] = ""  # one line for the CLI's help
+    training: ClassVar[dict] = TRAINING  # the CLI's defaults for this model (see TRAINING)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            MODELS[cls.name] = cls
+
+    def settings(self) -> dict:
+        """What ``type(self)(**settings)`` needs to rebuild this model (empty: the defaults)."""
+        return {}
 
     def training_step(self, batch):
         """The loss on one batch of training images: what ``fit`` backpropagates."""
@@ -78,6 +106,8 @@ class ImageClassificationBase(nn.Module):
 class MnistModel(ImageClassificationBase):
     """One linear layer, ``nn.Linear(784, 10)``: ten scores (logits) per image, one per digit."""
 
+    name, about = "linear", "MnistModel, nn.Linear(784, 10)"
+
     def __init__(self):
         super().__init__()
         self.linear = nn.Linear(INPUT_SIZE, NUM_CLASSES)
@@ -91,6 +121,8 @@ class MnistModel(ImageClassificationBase):
 class MnistMLP(ImageClassificationBase):
     """One hidden layer: 784 pixels -> ``hidden`` units with ReLU -> 10 scores (logits) per image."""
 
+    name, about = "mlp", "MnistMLP, a hidden layer of 256 ReLU units"
+
     def __init__(self, hidden: int = 256):
         super().__init__()
         self.hidden = nn.Linear(INPUT_SIZE, hidden)
@@ -101,6 +133,9 @@ class MnistMLP(ImageClassificationBase):
         xb = xb.reshape(-1, INPUT_SIZE)
         return self.output(F.relu(self.hidden(xb)))
 
+    def settings(self) -> dict:
+        return {"hidden": self.hidden.out_features}
+
 
 class MnistCNN(ImageClassificationBase):
     """Two convolution layers, then one linear layer: 10 scores (logits) per image.
@@ -109,6 +144,13 @@ class MnistCNN(ImageClassificationBase):
     [B, 1, 28, 28] -> [B, channels[0], 24, 24] -> pooling -> [B, channels[0], 12, 12]
     -> [B, channels[1], 8, 8] -> pooling -> [B, channels[1], 4, 4] -> flatten -> [B, 10].
     """
+
+    name = "cnn"
+    about = "MnistCNN, two 5x5 convolution layers (16 and 32 channels, batch normalisation, max pooling)"
+    training = {"epochs": 4, "lr": 0.05, "momentum": 0.9, "last_epoch_lr_factor": 0.1}  # notebook 9's, 1 epoch more
+
+    def settings(self) -> dict:
+        return {"channels": [self.conv1.out_channels, self.conv2.out_channels]}
 
     def __init__(self, channels: tuple[int, int] = (16, 32)):
         super().__init__()
@@ -128,5 +170,3 @@ class MnistCNN(ImageClassificationBase):
         xb = F.max_pool2d(F.relu(self.norm2(self.conv2(xb))), 2)  # [B, channels[1], 4, 4]
         return self.output(xb.flatten(1))
 
-
-MODELS = {"linear": MnistModel, "mlp": MnistMLP, "cnn": MnistCNN}  # by the names the CLI and checkpoints use

@@ -21,8 +21,9 @@ MODES = ("auto", "live", "plain")
 UPDATE_EVERY = 0.25  # seconds between two redraws of the bar
 
 
-def live_progress_wanted(progress: bool | None = None) -> bool:
-    """Whether ``fit`` should show the live bar: ``progress`` if given, else ``$MNIST_PROGRESS``.
+def live_display_wanted(progress: bool | None = None) -> bool:
+    """Whether to show live output (``fit``'s bar, the live drawing pad): ``progress`` if given, else
+    ``$MNIST_PROGRESS``.
 
     ``MNIST_PROGRESS`` is ``auto`` (the default: live inside a Jupyter kernel), ``live`` or ``plain``.
     """
@@ -101,7 +102,7 @@ class LiveProgress(NoProgress):
 
 
 def training_progress(epochs: int, batches_per_epoch: int, progress: bool | None = None) -> NoProgress:
-    """A ``LiveProgress`` bar when wanted (see ``live_progress_wanted``), else a ``NoProgress``."""
-    if live_progress_wanted(progress):
+    """A ``LiveProgress`` bar when wanted (see ``live_display_wanted``), else a ``NoProgress``."""
+    if live_display_wanted(progress):
         return LiveProgress(epochs, batches_per_epoch)
     return NoProgress()

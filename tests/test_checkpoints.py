@@ -141,12 +141,36 @@ def named_checkpoint(path, model, named) -> None:
     (MnistModel(), {"architecture": "resnet"}, r"names a model this version of mnist_helpers does not know"),
     (MnistModel(), "linear", r"names a model this version of mnist_helpers does not know"),
     (MnistMLP(hidden=32), {"architecture": "mlp", "hidden": "wide"}, r"names the mlp model with settings that cannot"),
+    (MnistCNN(), ["cnn"], r"names a model this version of mnist_helpers does not know \(\['cnn'\]\)"),
+    (MnistCNN(), {"architecture": ["cnn"]}, r"names a model this version of mnist_helpers does not know"),
+    (MnistCNN(), {"architecture": "cnn", "channels": [16]}, r"names the cnn model with settings that cannot build"),
+    (MnistCNN(), {"architecture": "cnn", "channels": []}, r"names the cnn model with settings that cannot build"),
+    (MnistCNN(), {"architecture": "cnn", "channels": {}}, r"names the cnn model with settings that cannot build"),
 ])
 def test_a_checkpoint_whose_weights_do_not_fit_its_model_is_refused_in_one_line(tmp_path, weights, named, message):
     named_checkpoint(tmp_path / "model.pt", weights, named)
     with pytest.raises(CheckpointError, match=message) as refused:
         load_checkpoint(tmp_path / "model.pt")
-    assert "\n" not in str(refused.value)
+    assert "\n" not in str(refused.value) and str(refused.value).startswith(f"{tmp_path / 'model.pt'} ")
+
+
+@pytest.mark.parametrize("broken", [float("nan"), float("inf")])
+def test_weights_that_are_not_numbers_are_refused(seeded, tmp_path, broken):
+    model = MnistMLP(hidden=8)
+    with torch.no_grad():
+        model.hidden.weight.fill_(broken)
+    save_checkpoint(model, tmp_path / "diverged.pt")
+    with pytest.raises(CheckpointError, match=r"diverged\.pt holds weights that are not numbers \(NaN or infinite\) "
+                                              r"in hidden\.weight: the training that saved it diverged"):
+        load_checkpoint(tmp_path / "diverged.pt")
+
+
+def test_a_state_dict_in_pytorchs_legacy_format_loads(seeded, tmp_path):
+    model = MnistMLP(hidden=8)
+    torch.save(model.state_dict(), tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    loaded = load_checkpoint(tmp_path / "old.pt")
+    assert type(loaded) is MnistMLP and architecture(loaded) == {"architecture": "mlp", "hidden": 8}
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
 
 
 def test_only_the_series_models_are_saved(tmp_path):

@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from mnist_helpers import load_checkpoint
-from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, MODEL_DEFAULTS, build_parser, main
+from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, build_parser, main
+from mnist_helpers.model import MODELS
 
 
 @pytest.mark.parametrize("args, option", [
@@ -157,9 +159,54 @@ def test_the_cnn_reaches_99_percent_with_its_defaults(data_root, tmp_path):
                    str(tmp_path / "cnn.pt"), timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    cnn = MODEL_DEFAULTS["cnn"]
+    cnn = MODELS["cnn"].training
     assert (result["architecture"], result["epochs"], result["lr"]) == ("cnn", cnn["epochs"], cnn["lr"])
     assert result["test_acc"] >= 0.99 and result["val_acc"] >= 0.985
     assert "Training MnistCNN on mnist" in proc.stderr and proc.stderr.count("Epoch [") == cnn["epochs"]
     loaded = load_checkpoint(tmp_path / "cnn.pt")
     assert type(loaded).__name__ == "MnistCNN" and loaded.metadata["test_acc"] == result["test_acc"]
+
+
+@pytest.fixture
+def tiny_model_class():
+    """A model defined here, as a maintainer adds one: only its class, in one place."""
+    from mnist_helpers.model import INPUT_SIZE, ImageClassificationBase, check_images
+
+    class MnistTiny(ImageClassificationBase):
+        """Ten pixels per digit: the smallest model that learns something."""
+
+        name, about = "tiny", "MnistTiny, a linear layer on every 8th pixel"
+        training = {"epochs": 1, "lr": 0.5, "momentum": 0.0, "last_epoch_lr_factor": 1.0}
+
+        def __init__(self, every: int = 8):
+            super().__init__()
+            self.every = every
+            self.linear = torch.nn.Linear(len(range(0, INPUT_SIZE, every)), 10)
+
+        def forward(self, xb):
+            check_images(xb)
+            return self.linear(xb.reshape(-1, INPUT_SIZE)[:, ::self.every])
+
+        def settings(self) -> dict:
+            return {"every": self.every}
+
+    yield MnistTiny
+    del MODELS["tiny"]
+
+
+def test_a_new_model_class_is_registered_trained_by_the_cli_saved_and_loaded(tiny_model_class, data_root, tmp_path,
+                                                                            capsys):
+    from mnist_helpers.checkpoints import architecture
+
+    assert MODELS["tiny"] is tiny_model_class
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "{linear,mlp,cnn,tiny}" in text and "tiny: MnistTiny, a linear layer on every 8th pixel" in text
+    assert "with --model tiny: 1" in text and "with --model tiny: 0.5," in text  # its own defaults, in the help
+    code = main(["train", "--model", "tiny", "--val-size", "59000", "--data-root", str(data_root),
+                 "--save", str(tmp_path / "tiny.pt"), "--json"])
+    results = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert code == 0 and (results["architecture"], results["epochs"], results["lr"]) == ("tiny", 1, 0.5)
+    loaded = load_checkpoint(tmp_path / "tiny.pt")
+    assert type(loaded) is tiny_model_class and architecture(loaded) == {"architecture": "tiny", "every": 8}

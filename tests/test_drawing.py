@@ -176,6 +176,8 @@ def test_digit_on_pad_places_the_frame_where_asked():
     (torch.ones(2, 3, 4), r"shaped \[H, W\] or \[1, H, W\]; got shape \[2, 3, 4\]"),
     (torch.full((28, 28), 255.0), r"grey levels in \[0, 1\].*from 255 to 255"),
     (torch.full((28, 28), float("nan")), r"grey levels in \[0, 1\]"),
+    (torch.full((28, 28), 255, dtype=torch.int64), r"got torch.int64 values from 255 to 255: .*divide by 255 "
+                                                   r"\(image / 255\)"),
 ])
 def test_prepare_digit_refuses_what_it_cannot_prepare(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -262,6 +264,86 @@ def test_a_model_failing_on_a_drawing_says_so_on_the_pad():
     pad.draw(stroke(VERTICAL))  # a stroke's callback must not raise: the browser would never show it
     assert pad.guess is None
     assert pad.get_state()["_message"] == "The model could not read this drawing: out of memory"
+
+
+def test_a_tap_is_too_little_ink_to_read():
+    pad = DrawingPad(Constant(3), live=False)
+    for tap in (stroke([(30, 40), (30, 40)]), stroke([(60, 60), (64, 62)])):  # a dot of the pen, a short dash
+        pad.draw(tap)
+        assert pad.guess is None and pad.probabilities is None
+        assert "too little ink to read" in pad.get_state()["_message"] and pad.summary().endswith("larger")
+    pad.draw(stroke(VERTICAL))  # a "1" is narrow but tall: read
+    assert pad.guess == 3 and pad.get_state()["_message"] == ""
+
+
+def nan_model() -> nn.Module:
+    model = MnistModel()
+    with torch.no_grad():
+        model.linear.weight.fill_(float("nan"))
+    return model
+
+
+def test_a_model_with_weights_that_are_not_numbers_is_refused():
+    with pytest.raises(ValueError, match=r"gives no numbers \(NaN or infinite scores\).*diverged training"):
+        DrawingPad(nan_model())
+    pad = DrawingPad(Constant(3), live=False)
+    pad.draw(stroke(VERTICAL))
+    with pytest.raises(ValueError, match="gives no numbers"):
+        pad.model = nan_model()
+    assert pad.guess == 3 and isinstance(pad.model, Constant)  # the pad kept its model and its reading
+
+
+def test_a_model_that_diverges_after_it_was_given_says_it_gives_no_numbers():
+    model = MnistModel()
+    pad = DrawingPad(model, live=False)
+    with torch.no_grad():
+        model.linear.weight.fill_(float("nan"))  # trained on in place, and diverged
+    pad.draw(stroke(VERTICAL))
+    assert pad.guess is None and "gives no numbers" in pad.get_state()["_message"]
+
+
+def usable(pad: DrawingPad) -> None:
+    """Every way of looking at the pad still works."""
+    assert pad.figure() is not None and pad.drawing.shape == (PAD_GRID, PAD_GRID)
+    assert set(pad.static_bundle()) == {"image/png", "text/plain"} and "DrawingPad" in repr(pad)
+
+
+@pytest.mark.parametrize("sent, why", [
+    (memoryview(b"x" * 100), "100 bytes, not the 112x112 = 12544 of a drawing"),
+    (memoryview(bytes(10**6)), "1000000 bytes"),
+    (1e9, "float, not the bytes of a drawing"),
+    (10**9, "int, not the bytes of a drawing"),
+    ("abc", "str, not"),
+    ([[1, 2], [3]], "list, not"),
+    ([300] * 12544, "list, not"),
+    (list(range(10**6)), "list, not"),
+])
+def test_a_malformed_drawing_from_the_browser_leaves_the_pad_as_it_was(sent, why):
+    pad = DrawingPad(Constant(3), live=False)
+    pad.draw(stroke(VERTICAL))
+    before = pad.drawing.clone()
+    pad.set_state({"_drawing": sent})  # what ipywidgets' handler calls: it must not raise
+    assert torch.equal(pad.drawing, before) and pad.guess == 3
+    assert pad.get_state()["_message"].startswith(f"The pad ignored a drawing from the browser: {why}")
+    usable(pad)
+    pad.set_state({"_drawing": memoryview(b"")})  # and it still takes the next stroke
+    assert pad.guess is None
+
+
+def test_a_message_the_browser_may_not_send_is_ignored_through_ipywidgets_handler(capfd):
+    pad = DrawingPad(Constant(3), live=False)
+    pad.draw(stroke(VERTICAL))
+    for state in ({"_grid": "big"}, {"_probabilities": [float("nan")]}, {"_drawing": 1e9, "_message": 5}):
+        pad._handle_msg({"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}})
+    assert pad.guess == 3 and pad._grid == PAD_GRID and "Traceback" not in "".join(capfd.readouterr())
+    usable(pad)
+
+
+def test_python_cannot_put_a_drawing_of_the_wrong_size_on_the_pad():
+    pad = DrawingPad(Constant(3), live=False)
+    with pytest.raises(Exception, match="12544 bytes"):
+        pad._drawing = b"x" * 100
+    usable(pad)
 
 
 # What a notebook shows

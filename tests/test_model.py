@@ -18,7 +18,7 @@ STEPS = ["training_step", "validation_step", "validation_epoch_end", "epoch_end"
 def test_each_model_defines_only_its_layers_and_forward(model_class):
     assert issubclass(model_class, ImageClassificationBase)
     own_methods = {name for name, value in vars(model_class).items() if inspect.isfunction(value)}
-    assert own_methods == {"__init__", "forward"}
+    assert own_methods - {"settings"} == {"__init__", "forward"}  # settings(): what rebuilds it, for checkpoints
     for step in STEPS:
         assert getattr(model_class, step) is getattr(ImageClassificationBase, step)
 

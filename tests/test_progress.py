@@ -8,7 +8,7 @@ import torch
 
 from mnist_helpers import MnistModel, fit
 from mnist_helpers import progress as progress_module
-from mnist_helpers.progress import NoProgress, live_progress_wanted, training_progress
+from mnist_helpers.progress import NoProgress, live_display_wanted, training_progress
 
 
 class FakeHandle:
@@ -40,21 +40,21 @@ def fake_display(monkeypatch):
 ])
 def test_mnist_progress_setting(monkeypatch, setting, expected):
     monkeypatch.setenv("MNIST_PROGRESS", setting)
-    assert live_progress_wanted() is expected  # auto: live only inside a Jupyter kernel, and pytest is not one
+    assert live_display_wanted() is expected  # auto: live only inside a Jupyter kernel, and pytest is not one
 
 
 def test_an_explicit_choice_beats_the_setting(monkeypatch):
     monkeypatch.setenv("MNIST_PROGRESS", "plain")
-    assert live_progress_wanted(True) is True
+    assert live_display_wanted(True) is True
     monkeypatch.setenv("MNIST_PROGRESS", "live")
-    assert live_progress_wanted(False) is False
+    assert live_display_wanted(False) is False
     assert isinstance(training_progress(3, 10, False), NoProgress)
 
 
 def test_a_bad_setting_says_what_is_allowed(monkeypatch):
     monkeypatch.setenv("MNIST_PROGRESS", "fancy")
     with pytest.raises(ValueError, match="MNIST_PROGRESS must be one of auto, live, plain; got 'fancy'"):
-        live_progress_wanted()
+        live_display_wanted()
 
 
 def test_live_bar_ends_on_the_last_epoch_and_changes_no_number(small_loaders, fake_display, capsys):

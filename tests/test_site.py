@@ -247,6 +247,65 @@ def test_the_output_folder_is_never_one_the_command_did_not_build(class_site, tm
     assert snapshot(earlier)["index.html"] != snapshot(class_site)["index.html"]  # with the solutions this time
 
 
+def one_notebook(folder: Path, name: str = "01_explore") -> Path:
+    folder.mkdir(exist_ok=True)
+    return Path(shutil.copyfile(ROOT / "notebooks" / f"{name}.ipynb", folder / f"{name}.ipynb"))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text[:len(text) // 2], r"01_explore.ipynb is not valid JSON \(line \d+"),
+    (lambda text: "<<<<<<< HEAD\n" + text + "=======\n>>>>>>> other\n", r"01_explore.ipynb holds merge-conflict"),
+])
+def test_a_notebook_that_cannot_be_read_is_one_line_naming_it(tmp_path, capsys, damage, message):
+    from mnist_helpers.cli import main
+
+    path = one_notebook(tmp_path / "nbs")
+    path.write_text(damage(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert main(["site", "--notebooks", str(tmp_path / "nbs"), "--out", str(tmp_path / "site")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and re.search(message, err), err
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_folder_without_notebooks_is_one_line_with_advice_that_fits_site(tmp_path, capsys):
+    from mnist_helpers.cli import main
+
+    (tmp_path / "empty").mkdir()
+    assert main(["site", "--notebooks", str(tmp_path / "empty"), "--out", str(tmp_path / "site")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no notebooks of the series" in err and "give --notebooks" in err
+    with pytest.raises(SystemExit):
+        main(["site", "--help"])
+    assert "--notebooks DIR" in capsys.readouterr().out  # the advice names an option site has
+
+
+def test_an_unwritable_out_is_refused_before_the_build(tmp_path, capsys, monkeypatch):
+    from mnist_helpers.cli import main
+
+    monkeypatch.setattr(site_builder, "helper_descriptions", lambda: pytest.fail("the build started"))
+    one_notebook(tmp_path / "nbs")
+    assert main(["site", "--notebooks", str(tmp_path / "nbs"), "--out", "/proc/mnist-site"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the site to /proc/mnist-site") and err.count("\n") == 1, err
+
+
+def test_a_notebook_saved_without_outputs_is_published_with_a_warning(tmp_path, capsys):
+    from mnist_helpers.cli import main
+
+    path = one_notebook(tmp_path / "nbs", SOFTMAX)
+    nb = nbformat.read(path, as_version=4)
+    assert not site_builder.unexecuted(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, path)
+    assert site_builder.unexecuted(nb)
+    assert main(["site", "--notebooks", str(tmp_path / "nbs"), "--out", str(tmp_path / "site")]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path} was saved without outputs, so its page shows the code alone" in err
+    assert (tmp_path / "site" / f"{SOFTMAX}.html").is_file()
+
+
 def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.setattr("sphinx.cmd.build.build_main", lambda argv: 2)
     with pytest.raises(SiteError, match="Sphinx could not build the site"):

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
+from ..errors import MnistHelpersError
 from ..files import replace, repository_root
 
 MANIFEST = ".mnist-helpers-edition.json"  # in each edition: who wrote it, and its files' SHA-256
@@ -36,8 +37,10 @@ STAGING = ".mnist-helpers-staging"  # the staging folder is ".<out's name>" + th
 STAGING_MARK = "BUILDING"  # inside a staging folder: marks it as ours
 
 
-class OutputFolderError(ValueError):
+class OutputFolderError(MnistHelpersError, ValueError):
     """An output folder that is not safe to write: it overlaps the course, or holds files this tool did not write."""
+
+    exit_status = 2
 
 
 def default_notebooks() -> Path:

@@ -10,13 +10,16 @@ import os
 import re
 from pathlib import Path
 
+from ..errors import MnistHelpersError
 from .folders import default_notebooks
 
 CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)  # git's merge-conflict markers
 
 
-class RunnerError(ValueError):
+class RunnerError(MnistHelpersError, ValueError):
     """The run cannot start: no notebooks where they were looked for, or a notebook that cannot be read."""
+
+    exit_status = 2
 
 
 def shown(path: Path, relpath=os.path.relpath) -> str:

@@ -150,12 +150,12 @@ def kernel_environment(jobs: int) -> dict[str, str]:
 
 def headline(name: str, nb) -> str:
     """The notebook's headline result, read from what it printed."""
-    pattern, form = HEADLINES.get(Path(name).stem, (None, ""))
+    pattern, template = HEADLINES.get(Path(name).stem, (None, ""))
     found = re.findall(pattern, stdout_text(nb)) if pattern else []
     if not found:
         return ""
     value = found[-1]
-    return form.format(f"{int(value):,}" if value.isdigit() else value)
+    return template.format(f"{int(value):,}" if value.isdigit() else value)
 
 
 def measured(nb) -> dict:

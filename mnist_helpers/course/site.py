@@ -29,18 +29,21 @@ from pathlib import Path
 
 import nbformat
 
-from ..files import repository_root
-from .folders import OutputFolderError, existing_edition, refuse_overlap, write_edition
-from .runner import series
-from .student import StudentEditionError, student_notebook
+from ..errors import MnistHelpersError
+from ..files import check_can_create, repository_root
+from .folders import existing_edition, refuse_overlap, write_edition
+from .runner import read_notebook, series, shown
+from .student import student_notebook
 
 SOURCE = Path(__file__).resolve().parent / "site_source"  # conf.py (Sphinx settings), index.md (landing page)
 PLOTS = Path(__file__).resolve().parent.parent / "plots.py"
 WRITER = "python -m mnist_helpers site"  # in the manifest of every site it builds (folders.py)
 
 
-class SiteError(ValueError):
+class SiteError(MnistHelpersError, ValueError):
     """The site cannot be built (no repository, a README section it shows is missing, a failed Sphinx build)."""
+
+    exit_status = 2
 
 
 # -- Alt text for the figures ------------------------------------------------------------------
@@ -221,11 +224,19 @@ def landing_page(readme: str, names: list[str], solutions: bool) -> str:
 # -- The build -----------------------------------------------------------------------------------
 
 
-def build(out: Path | None = None, solutions: bool = True, root: Path | None = None) -> dict:
+def unexecuted(nb) -> bool:
+    """Whether a notebook with code was saved without any outputs: its page would show the code alone."""
+    code = [cell for cell in nb.cells if cell.cell_type == "code" and cell.source.strip()]
+    return bool(code) and not any(cell.get("outputs") for cell in code)
+
+
+def build(out: Path | None = None, solutions: bool = True, root: Path | None = None,
+          notebooks: Path | None = None) -> dict:
     """Build the site of the course in ``root`` into ``out``; return what was built: pages, seconds, warnings.
 
     ``root`` is a checkout of the course (default: the one this package runs from), ``out``
-    defaults to its ``build/site``.
+    defaults to its ``build/site``, ``notebooks`` to its ``notebooks/``. A notebook saved without
+    outputs is published as code alone, and named in the returned ``unexecuted``.
 
     Everything is prepared and built in a temporary folder, then written by ``folders.write_edition``:
     into a new or empty ``out``, or in place of an earlier site of this command, unchanged; any
@@ -239,15 +250,21 @@ def build(out: Path | None = None, solutions: bool = True, root: Path | None = N
         raise SiteError("the site is built from a checkout of the course's repository (notebooks/, README.md, "
                         "TEACHING.md); this mnist_helpers is installed without one")
     out = Path(out) if out is not None else root / "build" / "site"
-    refuse_overlap(out, root / "notebooks", inside_repository=True)  # build/ is fine, notebooks/ never
+    notebooks = Path(notebooks) if notebooks is not None else root / "notebooks"
+    refuse_overlap(out, notebooks, inside_repository=True)  # build/ is fine, the notebooks' folder never
     existing_edition(out, WRITER, overwrite=True)  # only an earlier site of this command, unchanged
+    try:
+        check_can_create(out)
+    except OSError as err:
+        raise SiteError(f"cannot write the site to {out} ({err.strerror or err}): choose a folder you can "
+                        "write with --out") from None
+    read = [(path, read_notebook(path)) for path in series(folder=notebooks)]  # each named if it cannot be read
     with tempfile.TemporaryDirectory(prefix="mnist-site-") as folder:
         work = Path(folder)
         src, html = work / "src", work / "html"
         (src / "_student").mkdir(parents=True)
         helpers, names, undescribed = helper_descriptions(), [], []
-        for path in series(folder=root / "notebooks"):
-            nb = nbformat.read(path, as_version=4)
+        for path, nb in read:
             page, missing = notebook_page(nb, path.stem, solutions, helpers)
             nbformat.write(page, src / path.name)
             nbformat.write(student_notebook(nb, path.stem), src / "_student" / path.name)
@@ -267,21 +284,20 @@ def build(out: Path | None = None, solutions: bool = True, root: Path | None = N
     write_edition(out, files, WRITER, overwrite=True)
     pages = sorted(name for name in files if name.endswith(".html") and "/" not in name)  # not _static/'s templates
     return {"out": out, "pages": pages, "seconds": time.perf_counter() - start, "warnings": warnings,
-            "undescribed": undescribed}
+            "undescribed": undescribed, "unexecuted": [shown(path) for path, nb in read if unexecuted(nb)]}
 
 
-def main(out: Path | None, solutions: bool = True) -> int:
-    """Build, and say where the site is and how to open it."""
-    try:
-        built = build(out, solutions)
-    except (SiteError, StudentEditionError, OutputFolderError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+def main(out: Path | None, solutions: bool = True, notebooks: Path | None = None) -> int:
+    """Build, and say where the site is and how to open it (a refusal raises a ``MnistHelpersError``)."""
+    built = build(out, solutions, notebooks=notebooks)
     for line in built["warnings"]:
         print(f"warning: {line}", file=sys.stderr)
     for where in built["undescribed"]:
         print(f"warning: {where}: a figure without a title, so its alt text only names the cell: give it one",
               file=sys.stderr)
+    for path in built["unexecuted"]:
+        print(f"warning: {path} was saved without outputs, so its page shows the code alone: run it "
+              "(python -m mnist_helpers notebooks --in-place) and build again", file=sys.stderr)
     edition = "with the reference solutions folded" if solutions else "without the reference solutions"
     print(f"built the site ({len(built['pages'])} pages, {edition}) in {built['seconds']:.0f} s: "
           f"open {built['out'] / 'index.html'}")

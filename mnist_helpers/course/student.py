@@ -28,6 +28,7 @@ import re
 import sys
 from pathlib import Path
 
+from ..errors import MnistHelpersError
 from .folders import OutputFolderError, default_notebooks, refuse_overlap, write_edition
 from .runner import RunnerError, read_notebook, series
 
@@ -42,8 +43,10 @@ TRIVIAL = re.compile(r"\W*|[\w.]+:?")  # "pass", "else:", ")": a line of a block
 WRITER = "python -m mnist_helpers student"  # in the edition's manifest: what wrote it
 
 
-class StudentEditionError(ValueError):
+class StudentEditionError(MnistHelpersError, ValueError):
     """The student edition cannot be built (a bad output folder, a notebook, or a solution cell without markers)."""
+
+    exit_status = 2
 
 
 def stub(source: str, where: str = "a solution cell") -> str:
