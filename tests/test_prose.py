@@ -235,3 +235,15 @@ def test_05_the_ceiling_claims():
     sgd, lbfgs = (tuple(map(float, re.search(row.format(name), text).groups())) for name in ("SGD, lr 0.3", "L-BFGS"))
     assert lbfgs[0] < sgd[0] - 0.02 and lbfgs[1] > sgd[1] + 0.005, (sgd, lbfgs)
     assert abs(lbfgs[2] - sgd[2]) < 0.003, (sgd, lbfgs)
+
+
+def test_06_the_gap_against_its_standard_error():
+    """06 puts the gap between test and validation accuracy against the standard error of a 10,000-image accuracy."""
+    nb = nbformat.read(NOTEBOOKS / "06_test.ipynb", as_version=4)
+    text, words = stdout(nb), prose(nb)
+    test_acc = float(re.search(r"test:       loss [\d.]+, accuracy ([\d.]+)", text).group(1))
+    val_acc = float(re.search(r"validation: loss [\d.]+, accuracy ([\d.]+)", text).group(1))
+    assert f"the {100 * (test_acc - val_acc):.2f}-point gap is partly chance" in words
+    errors = [100 * (p * (1 - p) / 10_000) ** 0.5 for p in (test_acc, val_acc)]
+    assert "a standard error of about 0.27 points" in words
+    assert all(abs(error - 0.27) < 0.015 for error in errors), errors
