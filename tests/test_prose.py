@@ -109,7 +109,18 @@ QUOTES = [
     Quote("05_train", r"val_acc between [\d.]+ and ([\d.]+)", "and {}: a larger learning rate", percent(2)),
     Quote("05_train", r"on the 50,000 training images: accuracy ([\d.]+)", "the 50,000 images it trained on: {}",
           percent(2)),
-    Quote("05_train", r"on the 50,000 training images: accuracy ([\d.]+)", "gets only about {} right", percent(1)),
+    # 05: no gap between training and validation accuracy for either learning rate; L-BFGS finds the ceiling
+    Quote("05_train", r"tutorial settings, on its training images: accuracy ([\d.]+)", "({} on its training images",
+          percent(2)),
+    Quote("05_train", r"better settings, after 10 epochs: val_acc ([\d.]+)", "the same model reaches {} at 0.3",
+          percent(2)),
+    Quote("05_train", r"L-BFGS +training loss ([\d.]+)", "well below SGD's ({} against"),
+    Quote("05_train", r"SGD, lr 0.3 +training loss ([\d.]+)", "against {}) and gets"),
+    Quote("05_train", r"L-BFGS .*training accuracy ([\d.]+)", "gets {} of the training images right", percent(2)),
+    Quote("05_train", r"L-BFGS .*validation accuracy ([\d.]+)", "no better: {} against", percent(2)),
+    Quote("05_train", r"SGD, lr 0.3 .*validation accuracy ([\d.]+)", "against {}. Better weights", percent(2)),
+    Quote("05_train", r"L-BFGS .*validation accuracy ([\d.]+)", "validation accuracy stays at {}: that is the ceiling",
+          percent(2)),
     # 06: the test set, the hardest digits, the most frequent mistake
     Quote("06_test", r"digit 5: ([\d.]+)% right", "The hardest are 5 ({}%)"),
     Quote("06_test", r"digit 3: ([\d.]+)% right", "and 3 ({}%)"),
@@ -211,3 +222,28 @@ def test_08_the_claims_computed_from_the_tables():
     assert "Every test figure is within 1.5 points of the validation figure above it" in words
     pairs = [(test[n][0], val[n]) for n in test] + [(test[n][1], fashion_val[n]) for n in test]
     assert all(abs(t - v) <= 0.015 for t, v in pairs), pairs
+
+
+def test_05_the_ceiling_claims():
+    """05's reading of its figures: no gap at either learning rate, and L-BFGS fits the training images better
+    (lower loss, more right) without doing better on the validation images."""
+    text = stdout(nbformat.read(NOTEBOOKS / "05_train.ipynb", as_version=4))
+    tutorial_train = float(re.search(r"tutorial settings, on its training images: accuracy ([\d.]+)", text).group(1))
+    tutorial_val = float(re.search(r"tutorial settings, after 20 epochs: val_acc ([\d.]+)", text).group(1))
+    assert abs(tutorial_train - tutorial_val) < 0.005, (tutorial_train, tutorial_val)
+    row = r"{} +training loss ([\d.]+), training accuracy ([\d.]+), validation accuracy ([\d.]+)"
+    sgd, lbfgs = (tuple(map(float, re.search(row.format(name), text).groups())) for name in ("SGD, lr 0.3", "L-BFGS"))
+    assert lbfgs[0] < sgd[0] - 0.02 and lbfgs[1] > sgd[1] + 0.005, (sgd, lbfgs)
+    assert abs(lbfgs[2] - sgd[2]) < 0.003, (sgd, lbfgs)
+
+
+def test_06_the_gap_against_its_standard_error():
+    """06 puts the gap between test and validation accuracy against the standard error of a 10,000-image accuracy."""
+    nb = nbformat.read(NOTEBOOKS / "06_test.ipynb", as_version=4)
+    text, words = stdout(nb), prose(nb)
+    test_acc = float(re.search(r"test:       loss [\d.]+, accuracy ([\d.]+)", text).group(1))
+    val_acc = float(re.search(r"validation: loss [\d.]+, accuracy ([\d.]+)", text).group(1))
+    assert f"the {100 * (test_acc - val_acc):.2f}-point gap is partly chance" in words
+    errors = [100 * (p * (1 - p) / 10_000) ** 0.5 for p in (test_acc, val_acc)]
+    assert "a standard error of about 0.27 points" in words
+    assert all(abs(error - 0.27) < 0.015 for error in errors), errors
