@@ -149,6 +149,10 @@ def render(results: dict) -> str:
     parts.append(
         f"### Notebook series, headless, {series['jobs']} at a time (seconds, kernel start included)\n\n"
         + table(["notebook", "seconds"], rows))
+    if "hub" in results:
+        from .hub import render as render_hub
+
+        parts.append(render_hub(results["hub"]))
     return "\n\n".join(parts) + "\n"
 
 
