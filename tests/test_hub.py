@@ -14,10 +14,19 @@ import subprocess
 import sys
 
 import pytest
-
-from benchmarks.hub import (NO_PROXY, KernelMemory, Learner, class_run, edition_repository, find_proxy,
-                            hub_environment, request, running_hub)
 from test_notebooks import OVERRIDES, check_small_run
+
+from benchmarks.hub import (
+    NO_PROXY,
+    KernelMemory,
+    Learner,
+    class_run,
+    edition_repository,
+    find_proxy,
+    hub_environment,
+    request,
+    running_hub,
+)
 
 pytestmark = pytest.mark.slow
 NAMES = ["ada", "grace", "alan", "katherine"]
