@@ -157,6 +157,10 @@ def render(results: dict) -> str:
         from .memory import render as render_memory
 
         parts.append(render_memory(results["kernel_memory"]))
+    if "hub" in results:
+        from .hub import render as render_hub
+
+        parts.append(render_hub(results["hub"]))
     return "\n\n".join(parts) + "\n"
 
 
