@@ -232,11 +232,7 @@ def test_the_path_scan_finds_a_path_printed_through_str():
     assert os_dependent_paths({"cells": [printed]}) == ["cell c: models\\m.pth"]
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(path.name, marks=pytest.mark.xfail(strict=True, reason="notebook 07 prints models/suspicious.pth "
-                                                    "through str(path) (issue 24, item 2): its fix is in the notebook"))
-    if path.name.startswith("07_") else path.name
-    for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb"))])
+@pytest.mark.parametrize("name", [path.name for path in sorted(NOTEBOOKS.glob("0[1-9]_*.ipynb"))])
 def test_no_stored_output_depends_on_the_path_separator(name):
     nb = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
     assert os_dependent_paths(nb) == []
