@@ -48,7 +48,7 @@ def free_port() -> int:
 
 def reports_per_second(folder: Path, learners: int, each: int) -> dict:
     server = subprocess.Popen([sys.executable, "-c", SERVER.format(folder=str(folder))], stdout=subprocess.PIPE,
-                              text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                              text=True, encoding="utf-8", env=dict(os.environ, PYTHONPATH=str(ROOT)))
     try:
         port, keys = int(server.stdout.readline()), class_keys(folder)
 

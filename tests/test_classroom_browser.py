@@ -39,7 +39,7 @@ asyncio.run(serve({folder!r}, "127.0.0.1", {port}, catalog=FAKE, exercise_ids=EX
 
 def start_server(folder: Path, port: int) -> subprocess.Popen:
     code = SERVER.format(tests=str(Path(__file__).parent), folder=str(folder), port=port)
-    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, encoding="utf-8",
                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert server.stdout.readline().strip() == "ready", "the class server did not start"
     return server

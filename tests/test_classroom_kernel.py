@@ -33,7 +33,7 @@ WRONG_SOFTMAX = '''def softmax(outputs):
 def class_server(tmp_path):
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "mnist_helpers", "class", "--folder", str(tmp_path / "class"),
-                               "--port", str(port)], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                               "--port", str(port)], stdout=subprocess.PIPE, text=True, encoding="utf-8", cwd=tmp_path,
                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
     lines = [server.stdout.readline() for _ in range(5)]
     printed = "".join(lines)
@@ -53,7 +53,8 @@ def test_a_wrong_answer_in_a_kernel_reaches_the_page(class_server, tmp_path, chr
     page_address, join = class_server
     edition = tmp_path / "edition"
     subprocess.run([sys.executable, "-m", "mnist_helpers", "student", "--out", str(edition)], check=True,
-                   env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=600)
+                   env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                   encoding="utf-8", timeout=600)
     nb = nbformat.read(edition / "04_softmax_cross_entropy.ipynb", as_version=4)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     check = next(i for i, cell in enumerate(code) if "exercises.q2.check(softmax)" in cell.source)
