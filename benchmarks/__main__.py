@@ -25,7 +25,7 @@ from mnist_helpers import MnistCNN, MnistMLP, MnistModel, ensure_mnist, evaluate
 from mnist_helpers.course.runner import run_series
 from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 
-from . import classroom, hub, memory, pipelines
+from . import classroom, cnn, hub, memory, pipelines
 from .report import add_ratios, machine, render, update_readme, write_text
 
 HERE = Path(__file__).resolve().parent
@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                "settings": {k: v for k, v in settings.items() if k != "notebooks"}}
     results.update(epoch_times(settings, data_root))
     results["time_to_accuracy"] = time_to_accuracy(settings, data_root)
+    results["cnn_recipe"] = cnn.measure(settings["size"], settings["val_size"], min(2, settings["repeats"]), data_root)
     results["first_epoch_seconds"] = first_epoch(settings, data_root)
     results["peak_rss_mib"] = peak_memory(settings, data_root, args.quick)
     results["series"] = series_times(settings)

@@ -78,15 +78,12 @@ def our_epoch(model: MnistModel, train_loader, val_loader) -> dict:
 
 
 def cnn_epoch(model, train_loader, val_loader) -> dict:
-    """(b) with ``MnistCNN``: one epoch of ``fit`` with the optimizer notebook 9 and the CLI train it with."""
-    from functools import partial
-
+    """(b) with ``MnistCNN``: one epoch of ``fit`` with the recipe notebook 9 and the CLI train it with."""
     from mnist_helpers.model import MnistCNN
+    from mnist_helpers.training import recipe
 
-    settings = MnistCNN.training
-    sgd = partial(torch.optim.SGD, momentum=settings["momentum"])
     with contextlib.redirect_stdout(io.StringIO()):
-        return fit(1, settings["lr"], model, train_loader, val_loader, opt_func=sgd)[0]
+        return fit(1, MnistCNN.training["lr"], model, train_loader, val_loader, **recipe(MnistCNN.training))[0]
 
 
 def floor_epoch(model: MnistModel, train_loader: FastLoader, val_loader: FastLoader) -> None:

@@ -11,7 +11,7 @@ import torch
 
 from mnist_helpers.files import atomic_write
 
-from . import classroom
+from . import classroom, cnn
 
 # (name, how to read it from the results, limit, whether higher is better, unit)
 TARGETS = [
@@ -20,6 +20,10 @@ TARGETS = [
     ("notebook series, headless, two at a time", lambda r: r["series"]["total_seconds"], 20, False, " s"),
     ("peak memory of `python -m mnist_helpers train`",
      lambda r: r["peak_rss_mib"]["python -m mnist_helpers train"], 1024, False, " MiB"),
+    ("the CNN's recipe over the earlier one, training time", lambda r: r["cnn_recipe"]["recipe_over_baseline"],
+     0.55, False, "x"),
+    ("the CNN's recipe, test accuracy (its lowest run)", lambda r: 100 * r["cnn_recipe"]["recipe_test_acc"], 99.0,
+     True, "%"),
 ]
 PIPELINES = {
     "tutorial": "(a) tutorial: torchvision `MNIST` + `ToTensor()` + `DataLoader`",
@@ -124,6 +128,9 @@ def render(results: dict) -> str:
         f"test passes not counted). Test accuracy after each epoch: "
         + ", ".join(f"{acc:.4f}" for acc in accuracy["test_accuracy_by_epoch"]) + "."
     )
+
+    if "cnn_recipe" in results:
+        parts.append(cnn.render(results["cnn_recipe"]).rstrip())
 
     first = results["first_epoch_seconds"]
     parts.append(

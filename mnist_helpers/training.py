@@ -9,6 +9,7 @@ own, so the loops read as the lesson.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -30,16 +31,21 @@ def evaluate(model: nn.Module, val_loader) -> dict[str, float]:
 
 
 def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_func=torch.optim.SGD,
-        progress: bool | None = None) -> list[dict]:
+        progress: bool | None = None, schedule=None) -> list[dict]:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return one result dict per epoch.
 
     Each result holds ``val_loss`` and ``val_acc`` (``evaluate`` after the epoch) and
     ``train_loss`` (the mean loss of the epoch's batches, measured while the weights moved).
     ``progress``: a live progress bar or not; by default, only in Jupyter (see progress.py).
+    ``schedule``: none (the same learning rate throughout), or a learning-rate scheduler such as
+    ``torch.optim.lr_scheduler.OneCycleLR``, built as ``schedule(optimizer, max_lr=lr, epochs=epochs,
+    steps_per_epoch=len(train_loader))`` and stepped after every batch: one optimizer, one schedule, for
+    the whole training.
     """
     check_settings(epochs, lr)
     device = model_device(model)
     optimizer = opt_func(model.parameters(), lr)
+    scheduler = None if schedule is None else schedule(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=len(train_loader))
     bar = training_progress(epochs, len(train_loader), progress)
     history = []
     for epoch in range(epochs):
@@ -51,6 +57,8 @@ def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
+            if scheduler:
+                scheduler.step()  # the learning rate of the next batch
             train_losses.append(loss.detach())
             bar.batch_done(epoch, loss)
         # Validation phase
@@ -61,6 +69,12 @@ def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_
         model.epoch_end(epoch, result)
         history.append(result)
     return history
+
+
+def recipe(training: dict) -> dict:
+    """``fit``'s optimizer and schedule for a model's recipe (its class's ``training``, see model.py)."""
+    opt_func = functools.partial(torch.optim.SGD, momentum=training["momentum"], nesterov=training["nesterov"])
+    return {"opt_func": opt_func, "schedule": torch.optim.lr_scheduler.OneCycleLR if training["one_cycle"] else None}
 
 
 def check_settings(epochs: int, lr: float) -> None:

@@ -44,7 +44,11 @@ def test_ratios_and_targets_follow_from_the_timings(quick_run):
     assert results["ratios"]["tutorial_over_ours"] == pytest.approx(median["tutorial"] / median["ours"])
     assert results["ratios"]["ours_over_floor"] == pytest.approx(median["ours"] / median["floor"])
     targets = {t["target"]: t for t in results["targets"]}
-    assert len(targets) == 4
+    assert len(targets) == 6
+    cnn = results["cnn_recipe"]
+    assert cnn["recipe_over_baseline"] == pytest.approx(cnn["median_seconds"]["recipe"] / cnn["median_seconds"]["baseline"])
+    assert targets["the CNN's recipe over the earlier one, training time"]["met"] == (cnn["recipe_over_baseline"] <= 0.55)
+    assert all(0.5 < acc <= 1 for run in cnn["runs"].values() for acc in run["test_acc"])  # both trained
     ratio = targets["(a)/(b): ours faster than the tutorial per epoch"]
     assert ratio["met"] == (ratio["measured"] >= 50)
     assert all(part > 0 for part in results["breakdown_seconds"].values())
@@ -63,7 +67,8 @@ def test_accuracy_memory_and_series_are_reported(quick_run):
     assert list(results["series"]["notebooks"]) == ["03_model.ipynb"]
     first = results["first_epoch_seconds"]
     assert first["first"] > 0 and len(first["later"]["runs"]) == 3 and len(first["import_torch_dynamo"]["runs"]) == 1
-    for heading in ("### Targets", "### One epoch", "### Where an epoch", "### Time to 92%", "### The first epoch",
+    for heading in ("### Targets", "### One epoch", "### Where an epoch", "### Time to 92%", "### The CNN's recipe",
+                    "### The first epoch",
                     "### Peak memory", "### Notebook series"):
         assert heading in report
     assert "(a) tutorial: torchvision `MNIST`" in report

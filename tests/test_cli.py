@@ -85,8 +85,12 @@ def test_help_shows_every_default(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for option in ("--epochs", "--lr", "--batch-size", "--val-size", "--seed", "--data-root", "--save", "--json"):
         assert option in text
-    assert f"(default: {DEFAULT_EPOCHS}; with --model cnn: 4)" in text and f"(default: {DEFAULT_LR}; with" in text
-    assert "cnn: 4) (default" not in text  # the model's own defaults, not argparse's "None"
+    cnn = MODELS["cnn"].training
+    assert f"(default: {DEFAULT_EPOCHS}; with --model cnn: {cnn['epochs']})" in text
+    assert (f"(default: {DEFAULT_LR}; with --model cnn: {cnn['lr']}, momentum {cnn['momentum']}, Nesterov True, "
+            "one-cycle schedule True)") in text
+    assert f"cnn: {cnn['epochs']}) (default" not in text  # the model's own defaults, not argparse's "None"
+    assert "keeps the linear model on the cpu" in text  # what --device auto does
     assert "(default: 128)" in text and "(default: 10000)" in text
 
 
@@ -176,7 +180,7 @@ def tiny_model_class():
         """Ten pixels per digit: the smallest model that learns something."""
 
         name, about = "tiny", "MnistTiny, a linear layer on every 8th pixel"
-        training = {"epochs": 1, "lr": 0.5, "momentum": 0.0, "last_epoch_lr_factor": 1.0}
+        training = {"epochs": 1, "lr": 0.5, "momentum": 0.0, "nesterov": False, "one_cycle": False}
 
         def __init__(self, every: int = 8):
             super().__init__()

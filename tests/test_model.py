@@ -43,15 +43,23 @@ def test_the_cnn_output_shape_and_parameter_count(seeded):
 
 
 def test_the_cnn_gives_the_same_scores_in_either_memory_layout(seeded):
-    """Channels last is only how the numbers are stored: the same layers in the usual layout score the same."""
+    """Channels last is only how the numbers are stored: the same layers fed the usual layout score the same."""
     model = MnistCNN().eval()
-    plain = MnistCNN().eval().to(memory_format=torch.contiguous_format)
-    plain.load_state_dict(model.state_dict())
+    layouts = []  # whether conv1 stored its feature maps channels last
+    model.conv1.register_forward_hook(lambda _, args, out: layouts.append(
+        out.is_contiguous(memory_format=torch.channels_last)))
     images = torch.rand(8, 1, 28, 28)
-    assert images.is_contiguous() and plain.conv2.weight.is_contiguous() and not model.conv2.weight.is_contiguous()
-    xb = F.max_pool2d(F.relu(plain.norm1(plain.conv1(images))), 2)  # forward's steps, in the usual layout
-    xb = F.max_pool2d(F.relu(plain.norm2(plain.conv2(xb))), 2)
-    assert torch.allclose(model(images), plain.output(xb.flatten(1)), atol=1e-5)
+    scores = model(images)
+    assert layouts == [True] and images.is_contiguous()  # on the CPU, forward computes channels last
+    xb = F.max_pool2d(F.relu(model.norm1(model.conv1(images))), 2)  # forward's steps, in the usual layout
+    xb = F.max_pool2d(F.relu(model.norm2(model.conv2(xb))), 2)
+    assert layouts == [True, False] and torch.allclose(scores, model.output(xb.flatten(1)), atol=1e-5)
+
+
+def test_the_cnn_keeps_its_weights_in_the_usual_layout_for_other_devices():
+    """Channels last is chosen per batch on the CPU only: the weights a GPU or MPS receives are in the usual layout."""
+    model = MnistCNN()
+    assert all(p.is_contiguous() for p in model.parameters())
 
 
 @pytest.mark.parametrize("model_class", MODELS)
@@ -66,6 +74,14 @@ def test_the_cnn_learns_with_the_same_fit(seeded, small_loaders):
     model = MnistCNN()
     sgd_with_momentum = functools.partial(torch.optim.SGD, momentum=0.9)
     history = fit(2, 0.05, model, *small_loaders, opt_func=sgd_with_momentum, progress=False)
+    assert history[-1]["val_acc"] > 0.85 and history[-1]["val_loss"] < history[0]["val_loss"]
+
+
+def test_the_cnn_learns_with_its_recipe(seeded, small_loaders):
+    """The recipe the CLI and notebook 9 share (one-cycle schedule, Nesterov momentum) trains in fit."""
+    from mnist_helpers.training import recipe
+
+    history = fit(2, MnistCNN.training["lr"], MnistCNN(), *small_loaders, progress=False, **recipe(MnistCNN.training))
     assert history[-1]["val_acc"] > 0.85 and history[-1]["val_loss"] < history[0]["val_loss"]
 
 

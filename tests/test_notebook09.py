@@ -14,6 +14,7 @@ import pytest
 from test_notebooks import NOTEBOOKS, checks_in, lesson_code, number, parameter_names
 from test_prose import Near, Quote, prose
 
+from mnist_helpers import MnistCNN
 from mnist_helpers.course.outputs import stdout_text
 from mnist_helpers.exercises.nb09 import SIZE_CASES
 
@@ -112,9 +113,9 @@ def test_the_cnn_passes_99_percent_on_the_test_set_in_under_a_minute(text):
     pairs = [(test[name, "mnist"], val[name]) for name in MODELS]
     pairs += [(test[name, "fashion-mnist"], fashion[name]) for name in fashion]
     assert all(abs(t - v) <= 0.015 for t, v in pairs), pairs  # the validation sets were fair stand-ins
-    # Each model trains once: the linear model and the hidden layer as in notebook 8, the CNN for 2 epochs and a
-    # last one, then both models on Fashion-MNIST for 1 epoch and a last one.
-    assert text.count("Epoch [") == 10 + 10 + 3 + 2 + 2
+    # Each model trains once: the linear model and the hidden layer as in notebook 8, the CNN for its recipe's 2
+    # epochs (one fit, one schedule), then both models on Fashion-MNIST for 1 epoch.
+    assert text.count("Epoch [") == 10 + 10 + MnistCNN.training["epochs"] + 1 + 1
 
 
 def moved(text: str) -> list[dict[str, tuple[float, float]]]:
@@ -174,8 +175,21 @@ def test_the_test_sets_are_measured_once_after_every_choice():
 
 
 def test_the_parameters_cell_holds_what_a_reader_may_change():
-    wanted = {"data_root", "seed", "cnn_epochs", "last_epoch", "fashion_lr", "fashion_epochs", "max_shift", "device"}
+    wanted = {"data_root", "seed", "cnn_lr", "cnn_epochs", "fashion_epochs", "max_shift", "device"}
     assert wanted <= parameter_names(NAME)
+
+
+def test_the_cnn_trains_with_the_recipe_the_cli_uses():
+    """One recipe: the parameters cell and the training cell say what ``MnistCNN.training`` (the CLI's) says."""
+    recipe = MnistCNN.training
+    parameters = next(c.source for c in nbformat.read(NOTEBOOKS / NAME, as_version=4).cells
+                      if "parameters" in c.metadata.get("tags", []))
+    assert re.search(rf"(?m)^cnn_lr = {recipe['lr']} ", parameters) and re.search(
+        rf"(?m)^cnn_epochs = {recipe['epochs']} ", parameters)
+    training = next(c for c in lesson_code(NAME) if "sgd_nesterov = " in c)
+    assert f"momentum={recipe['momentum']}, nesterov={recipe['nesterov']})" in training
+    assert ("one_cycle = torch.optim.lr_scheduler.OneCycleLR" in training) == recipe["one_cycle"]
+    assert 'train(MnistCNN, "mnist", cnn_epochs, cnn_lr, sgd_nesterov, one_cycle)' in training
 
 
 # --- the prose quotes the stored outputs --------------------------------------------------------
@@ -229,8 +243,8 @@ def test_the_claims_computed_from_the_tables(nb, text):
     assert "Every test figure is within 1 point of its validation figure" in words
     notebook8 = stdout_text(nbformat.read(NOTEBOOKS / "08_beyond_linear.ipynb", as_version=4))
     fashion8 = float(re.search(r"Fashion-MNIST: linear model [\d.]+, hidden layer ([\d.]+)", notebook8).group(1))
-    assert f"notebook 8's, trained for 10 epochs, reached {fashion8:.2%} on the validation set, still below" in words
-    assert fashion8 < fashion_validation(text)["CNN"]
+    assert f"notebook 8's, trained for 10 epochs at a constant rate, reached {fashion8:.2%} on the validation set." in words
+    assert "the schedule serves the hidden layer well too" in words and fashion8 < fashion_validation(text)["hidden layer"]
     test, fashion = measured_on_test_sets(text), fashion_validation(text)
     pairs = [(test[n, "mnist"], val[n]) for n in MODELS] + [(test[n, "fashion-mnist"], fashion[n]) for n in fashion]
     assert all(abs(t - v) <= 0.01 for t, v in pairs), pairs
@@ -238,7 +252,7 @@ def test_the_claims_computed_from_the_tables(nb, text):
 
 # --- overridden parameters: the student edition's small run (in JupyterLab, tests/test_browser.py) -----
 
-OVERRIDES = {"epochs": 1, "hidden": 32, "cnn_epochs": 1, "last_epoch": False, "fashion_epochs": 1, "max_shift": 2}
+OVERRIDES = {"epochs": 1, "hidden": 32, "cnn_epochs": 1, "fashion_epochs": 1, "max_shift": 2}
 
 
 def test_every_overridden_parameter_exists():
@@ -247,7 +261,7 @@ def test_every_overridden_parameter_exists():
 
 def check_small_run(text: str) -> None:
     """What the student edition prints with ``OVERRIDES``."""
-    assert len(re.findall(r"Epoch \[\d\]", text)) == 5  # five models, one epoch each, no last epoch
+    assert len(re.findall(r"Epoch \[\d\]", text)) == 5  # five models, one epoch each
     assert re.search(r"(?m)^hidden layer +25,450 ", text)  # 784-32-10
     assert len(moved(text)) == 2  # the moved digits: at most 2 pixels, so the 2-pixel column is still there
     assert validation(text)["CNN"] > 0.95  # one epoch of the CNN already beats notebook 8's hidden layer

@@ -211,7 +211,7 @@ def test_08_the_claims_computed_from_the_tables():
     parameters = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     lr, fashion_lr = (re.search(rf"(?m)^{name} = ([\d.]+) ", parameters).group(1) for name in ("lr", "fashion_lr"))
     assert f"At MNIST's {lr}, the trainings on Fashion-MNIST are unsteady" in words
-    assert f"Fashion-MNIST trains at `fashion_lr` = {fashion_lr}:" in words
+    assert f"Fashion-MNIST trains at `fashion_lr` = {fashion_lr}, chosen for steadiness:" in words
     epochs = [float(acc) for acc in re.findall(r"Epoch \[\d+\], val_loss: [\d.]+, val_acc: ([\d.]+)", text)]
     fashion_runs = (epochs[-20:-10], epochs[-10:])  # the last two trainings: Fashion-MNIST's linear model, hidden layer
     assert len(epochs) == 40 and fashion_runs[0][-1] == fashion_val["linear model"], epochs

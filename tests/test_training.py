@@ -1,5 +1,7 @@
 """MnistModel, accuracy, evaluate, fit and predict_image, with the tutorial's calls (the models: test_model.py)."""
 
+import functools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -146,3 +148,37 @@ def test_predict_image_and_confusion_matrix(seeded, small_loaders):
     assert matrix.shape == (10, 10) and matrix.sum().item() == 500
     assert matrix.trace().item() == (preds == labels).sum().item()
     assert torch.equal(matrix.sum(dim=1), torch.bincount(labels, minlength=10))
+
+
+class Recording(torch.optim.SGD):
+    """SGD that notes the learning rate of each of its steps."""
+
+    rates: list[float]
+
+    def step(self, closure=None):
+        self.rates.append(self.param_groups[0]["lr"])
+        return super().step(closure)
+
+
+def test_a_schedule_is_built_once_and_moved_on_after_every_batch(seeded, small_loaders, monkeypatch):
+    """fit builds the schedule with its optimizer, max_lr, epochs and steps per epoch, and steps it per batch."""
+    built = []
+
+    def schedule(optimizer, **settings):
+        built.append(settings)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, **settings)
+
+    monkeypatch.setattr(Recording, "rates", [], raising=False)
+    train_loader, val_loader = small_loaders
+    fit(2, 0.4, MnistModel(), train_loader, val_loader, progress=False, schedule=schedule,
+        opt_func=functools.partial(Recording, momentum=0.9))
+    rates = Recording.rates
+    assert built == [{"max_lr": 0.4, "epochs": 2, "steps_per_epoch": len(train_loader)}]
+    assert len(rates) == 2 * len(train_loader)  # one optimizer, one schedule, across both epochs
+    assert rates[0] == pytest.approx(0.4 / 25) and max(rates) == pytest.approx(0.4, rel=0.01) and rates[-1] < 0.4 / 25
+
+
+def test_without_a_schedule_the_rate_stays_as_given(seeded, small_loaders, monkeypatch):
+    monkeypatch.setattr(Recording, "rates", [], raising=False)
+    fit(1, 0.3, MnistModel(), *small_loaders, opt_func=Recording, progress=False)
+    assert set(Recording.rates) == {0.3}
