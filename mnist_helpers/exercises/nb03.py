@@ -1,4 +1,4 @@
-"""Exercises of notebook 3: counting parameters, flattening a batch, a model for colour images."""
+"""Exercises of notebook 3: counting parameters, flattening a batch, a model class for colour images."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import operator
 import torch
 import torch.nn as nn
 
-from . import Exercise, Wrong, call, explain, number, whole_number
+from . import Exercise, NotAnswered, Wrong, call, explain, what_went_wrong, whole_number
 
 
 def _count_parameters(answer) -> str:
@@ -57,23 +57,73 @@ def _flatten(answer) -> str:
     return "reshape(-1, 784) works for any batch size, the short last batch included."
 
 
-def _colour_parameters(answer) -> str:
-    truth = 3 * 32 * 32 * 10 + 10
-    got = number(answer, "colour_parameters")
-    if got == truth:
-        return f"{truth:,} parameters: 3 x 32 x 32 = 3,072 inputs, times 10 outputs, plus 10 biases."
-    raise explain(got, [
-        (32 * 32 * 10 + 10, "one-channel",
-                            "you counted one channel: a colour image has 3 values per pixel (red, green, blue)"),
-        (3 * 32 * 32 * 10, "weights-only", "you counted the weights only: add one bias per class"),
-        (3 * 32 * 32, "inputs-only",
-                      "3,072 is the number of inputs, the values of one image: each of the 10 outputs has a weight "
-                      "for every one of them"),
-        (3 * 32 * 32 + 10, "added-sizes",
-                           "you added inputs and outputs: each of the 10 outputs has a weight for every input"),
-        (784 * 10 + 10, "mnist-count",
-                        "7,850 is the MNIST model's count (28x28 gray images): count for 32x32 colour images"),
-    ], f"{got:,} is not the number of parameters of that model", same=operator.eq)
+COLOUR_INPUTS = 3 * 32 * 32  # the values of one 32x32 colour image
+
+
+def _colour_model(answer) -> str:
+    model = _build(answer)
+    count = sum(p.numel() for p in model.parameters())
+    counts = {784 * 10 + 10: ("mnist-size", "the layer takes 784 inputs, MNIST's 28x28 gray images: a 32x32 colour "
+                                            f"image has 3 x 32 x 32 = {COLOUR_INPUTS:,} values"),
+              32 * 32 * 10 + 10: ("one-channel", "the layer takes 32 x 32 = 1,024 inputs, one channel: a colour "
+                                                 f"image has 3 values per pixel, {COLOUR_INPUTS:,} in all"),
+              0: ("no-layer", "the model has no parameters: create the nn.Linear in __init__ and keep it as an "
+                              "attribute (self.linear = ...), so that model.parameters() finds it")}
+    if count in counts:
+        raise Wrong(counts[count][1], counts[count][0])
+    if count != COLOUR_INPUTS * 10 + 10:
+        raise Wrong(f"the model has {count:,} parameters; one nn.Linear from {COLOUR_INPUTS:,} inputs to 10 scores "
+                    f"has {COLOUR_INPUTS * 10 + 10:,}", "wrong-parameter-count")
+    if type(model).forward is nn.Module.forward:
+        raise Wrong("the class has no forward: write forward(self, xb), which flattens the batch and returns the "
+                    "layer's scores", "no-forward")
+    generator = torch.Generator().manual_seed(0)
+    for batch in (128, 5, 1):
+        images = torch.rand(batch, 3, 32, 32, generator=generator)
+        scores = _scores(model, images, first=batch == 128)
+        if not isinstance(scores, torch.Tensor):
+            raise Wrong(f"forward should return a tensor of scores, got a {type(scores).__name__}", "not-a-tensor")
+        if scores.shape != (batch, 10):
+            raise Wrong(f"a batch of {batch} images should give [{batch}, 10] scores, got {list(scores.shape)}",
+                        "wrong-shape")
+        if batch > 1 and (scores >= 0).all() and torch.allclose(scores.sum(dim=1), torch.ones(batch), atol=1e-4):
+            raise Wrong("each row of scores adds up to 1: return the layer's raw scores (the logits), without "
+                        "softmax; notebook 4 turns them into probabilities", "softmax-at-end")
+    return (f"{COLOUR_INPUTS * 10 + 10:,} parameters ({COLOUR_INPUTS:,} inputs times 10 outputs, plus 10 biases) "
+            "and [B, 10] scores for a batch of any size: MnistModel's recipe for other images.")
+
+
+def _build(answer) -> nn.Module:
+    """The learner's model: built from the class with no arguments (or the model itself, if given one)."""
+    if isinstance(answer, nn.Module):
+        return answer
+    if not (isinstance(answer, type) and issubclass(answer, nn.Module)):
+        raise Wrong(f"the answer should be a class built on nn.Module (class ColourModel(nn.Module): ...), got a "
+                    f"{type(answer).__name__}", "not-a-module-class")
+    if "__init__" not in vars(answer) and "forward" not in vars(answer):
+        raise NotAnswered  # the student edition's class, with only its docstring
+    try:
+        return answer()
+    except AttributeError as err:
+        if "Module.__init__() call" in str(err):
+            raise Wrong("ColourModel() failed: __init__ must call super().__init__() before it creates a layer",
+                        "no-super-init") from None
+        raise Wrong(f"ColourModel() {what_went_wrong(err)}", "raised") from None
+
+
+def _scores(model: nn.Module, images: torch.Tensor, first: bool):
+    """``model(images)``; a flatten that is missing, or fixed to one batch size, gets its own message."""
+    try:
+        return call(model, images, given=f"a batch of shape {list(images.shape)}")
+    except Wrong as why:
+        if why.mistake == "raised" and "cannot be multiplied" in str(why):
+            raise Wrong(f"the model raised an error on a batch {list(images.shape)}: the layer got 32 numbers per row."
+                        f" Flatten each image to {COLOUR_INPUTS:,} values first, [B, {COLOUR_INPUTS:,}]",
+                        "no-flatten") from None
+        if why.mistake == "raised" and not first:
+            raise Wrong(f"the model works on a batch of 128 but not on {list(images.shape)}: let the batch size "
+                        f"follow the images, reshape(-1, {COLOUR_INPUTS:,}) or flatten(1)", "fixed-batch") from None
+        raise
 
 
 q1 = Exercise("q1", _count_parameters, "nn.Linear(inputs, outputs) holds one weight for every (output, input) pair, "
@@ -98,12 +148,17 @@ q2 = Exercise("q2", _flatten, "reshape changes the shape and keeps the pixels in
     "changed-dtype": "The model's weights are float32: a float64 batch would not multiply with them.",
     "pixel-order": "A transpose before reshape reorders the pixels: reshape alone keeps them row by row.",
 })
-q3 = Exercise("q3", _colour_parameters, "count the inputs first: a 32x32 colour image has three numbers per pixel. "
-              "Then the same rule as nn.Linear(784, 10): weights for every (output, input) pair, plus the biases.",
-              "colour_parameters", mistakes={
+q3 = Exercise("q3", _colour_model, "MnistModel in mnist_helpers/model.py has the same two parts: __init__ sets up "
+              "nn.Module first and keeps one layer as an attribute, forward flattens the batch and returns the layer's "
+              "output. Only the number of inputs changes: three numbers per pixel.", "ColourModel", mistakes={
+    "mnist-size": "They copied MnistModel's 784: a 32x32 colour image has 3 x 32 x 32 values.",
     "one-channel": "A colour pixel holds three numbers: the inputs are 3 x 32 x 32.",
-    "weights-only": "Every output has its bias, as in nn.Linear.",
-    "inputs-only": "3,072 values go in; each of the 10 outputs has a weight for each of them.",
-    "added-sizes": "Every output is joined to every input: the weights multiply.",
-    "mnist-count": "They gave MNIST's count: redo it for 32x32 colour images.",
+    "no-layer": "A layer created inside forward is new at every call and never trained: create it in __init__.",
+    "wrong-parameter-count": "One nn.Linear from 3,072 inputs to 10 outputs: count it as in exercise 3.1.",
+    "no-forward": "nn.Module calls forward: the name must be exactly forward.",
+    "no-flatten": "nn.Linear works on the last dimension only: the images must be rows of 3,072 numbers first.",
+    "fixed-batch": "A fixed 128 in reshape breaks on the short last batch: -1 lets PyTorch work it out.",
+    "softmax-at-end": "The model returns logits; softmax comes in notebook 4, inside cross-entropy.",
+    "no-super-init": "nn.Module must set itself up (super().__init__()) before it can keep layers.",
+    "not-a-module-class": "The answer is the class itself: class ColourModel(nn.Module), without parentheses.",
 })
