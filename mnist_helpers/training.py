@@ -45,7 +45,9 @@ def fit(epochs: int, lr: float, model: nn.Module, train_loader, val_loader, opt_
     check_settings(epochs, lr)
     device = model_device(model)
     optimizer = opt_func(model.parameters(), lr)
-    scheduler = None if schedule is None else schedule(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=len(train_loader))
+    scheduler = None
+    if schedule is not None:
+        scheduler = schedule(optimizer, max_lr=lr, epochs=epochs, steps_per_epoch=len(train_loader))
     bar = training_progress(epochs, len(train_loader), progress)
     history = []
     for epoch in range(epochs):

@@ -392,3 +392,23 @@ def test_the_labels_go_easy_medium_stretch_within_each_notebook():
         labels = [title.group(2) for title in titles]
         assert len(labels) == len(names_of(f"nb{path.name[:2]}")) and set(labels) <= set(order), path.name
         assert labels == sorted(labels, key=order.index), (path.name, labels)
+
+
+def test_an_exercise_takes_its_name_and_id_from_its_module(monkeypatch):
+    """Declared by keyword, once: the module's name for it gives the exercise's name and its verdicts' ids."""
+    import types
+
+    module = types.ModuleType("mnist_helpers.exercises.nb42")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec("from mnist_helpers.exercises import Exercise, Wrong\n"
+         "def _judge(answer):\n"
+         "    if answer != 42:\n"
+         "        raise Wrong('not the answer', 'off-by-some')\n"
+         "    return 'the answer'\n"
+         "q7 = Exercise(judge=_judge, hint='think', answer='answer', mistakes={'off-by-some': 'Count again.'})\n",
+         module.__dict__)
+    assert (module.q7.name, module.q7.exercise) == ("q7", "42.7")
+    assert module.q7.verdict(42).id == "42.7/correct" and module.q7.verdict(41).id == "42.7/off-by-some"
+    assert "exercises.q7.hint()" in module.q7.verdict(41).line
+    with pytest.raises(TypeError):  # every setting by keyword
+        Exercise(module._judge, "think")

@@ -42,7 +42,7 @@ class Flattened(nn.Module):
 
 class Viewed(nn.Module):
     def __init__(self):
-        super(Viewed, self).__init__()
+        super(Viewed, self).__init__()  # noqa: UP008 (the older spelling, still right)
         self.layer = nn.Linear(in_features=3072, out_features=10, bias=True)
 
     def forward(self, images):

@@ -243,8 +243,9 @@ def test_the_claims_computed_from_the_tables(nb, text):
     assert "Every test figure is within 1 point of its validation figure" in words
     notebook8 = stdout_text(nbformat.read(NOTEBOOKS / "08_beyond_linear.ipynb", as_version=4))
     fashion8 = float(re.search(r"Fashion-MNIST: linear model [\d.]+, hidden layer ([\d.]+)", notebook8).group(1))
-    assert f"notebook 8's, trained for 10 epochs at a constant rate, reached {fashion8:.2%} on the validation set." in words
-    assert "the schedule serves the hidden layer well too" in words and fashion8 < fashion_validation(text)["hidden layer"]
+    assert f"notebook 8's, trained for 10 epochs at a constant rate, reached {fashion8:.2%} on the validation" in words
+    assert "the schedule serves the hidden layer well too" in words
+    assert fashion8 < fashion_validation(text)["hidden layer"]
     test, fashion = measured_on_test_sets(text), fashion_validation(text)
     pairs = [(test[n, "mnist"], val[n]) for n in MODELS] + [(test[n, "fashion-mnist"], fashion[n]) for n in fashion]
     assert all(abs(t - v) <= 0.01 for t, v in pairs), pairs

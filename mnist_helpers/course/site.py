@@ -32,7 +32,7 @@ import nbformat
 from ..errors import MnistHelpersError
 from ..files import check_can_create, repository_root
 from .folders import existing_edition, refuse_overlap, write_edition
-from .runner import read_notebook, series, shown
+from .notebooks import read_notebook, series, shown
 from .student import student_notebook
 
 SOURCE = Path(__file__).resolve().parent / "site_source"  # conf.py (Sphinx settings), index.md (landing page)

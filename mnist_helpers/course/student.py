@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..errors import MnistHelpersError
 from .folders import OutputFolderError, default_notebooks, refuse_overlap, write_edition
-from .runner import RunnerError, read_notebook, series
+from .notebooks import RunnerError, read_notebook, series
 
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION(?::\s*(.*?))?\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")

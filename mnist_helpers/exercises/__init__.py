@@ -29,6 +29,7 @@ import numbers
 import random
 import re
 import signal
+import sys
 import textwrap
 import warnings
 from collections.abc import Callable, Iterator
@@ -99,25 +100,41 @@ class _StopButton:
 
 
 class Exercise:
-    """One exercise: a check of the answer and a hint.
+    """One exercise: a check of the answer and a hint, declared by keyword in its notebook's module::
+
+        q1 = Exercise(judge=_count_parameters, hint="...", answer="count_parameters", mistakes={...})
 
     ``judge(answer)`` raises ``Wrong`` with what is wrong, or returns a sentence for a right answer.
-    ``answer_name`` is the name the notebook gives the answer, used to say how to call ``check``.
+    ``answer`` is the name the notebook gives the answer, used to say how to call ``check``.
     ``mistakes`` maps each typical mistake's kind (the ``mistake=`` of its ``Wrong``) to what a teacher says to
-    the class about it.
+    the class about it; ``without`` names what the task forbids. The exercise's name (``q1``) is the one the
+    module gives it, and its id (``"03.1"``) comes from the module's name and that one.
     """
 
-    def __init__(self, name: str, judge: Callable, hint: str, answer_name: str = "your_answer",
+    def __init__(self, *, judge: Callable, hint: str, answer: str = "your_answer",
                  mistakes: dict[str, str] | None = None, without: dict[str, list[tuple[object, str]]] | None = None):
-        self.name, self.judge, self._hint, self.answer_name = name, judge, hint, answer_name
+        self.judge, self._hint, self.answer_name = judge, hint, answer
         self.mistakes = dict(mistakes or {})
         self.without = dict(without or {})  # what the task forbids: {"F.conv2d": [(F, "conv2d"), ...]}
-        notebook = judge.__module__.rpartition(".")[2].removeprefix("nb")
-        self.exercise = f"{notebook}.{name.removeprefix('q')}"  # "05.2"
         for kind in self.mistakes:
-            verdict_id(self.exercise, kind)  # refuses a kind that is not lowercase words
+            verdict_id("00.0", kind)  # refuses a kind that is not lowercase words
         for shown in self.without:
-            assert forbidden_kind(shown) in self.mistakes, f"{self.exercise}: give {forbidden_kind(shown)} a note"
+            assert forbidden_kind(shown) in self.mistakes, f"{judge.__name__}: give {forbidden_kind(shown)} a note"
+
+    @functools.cached_property
+    def name(self) -> str:
+        """The name the exercise's module gives it: ``q1``, ``q2``..."""
+        module = sys.modules[self.judge.__module__]
+        names = [name for name, value in vars(module).items() if value is self]
+        if len(names) != 1:
+            raise LookupError(f"an exercise of {module.__name__} must have one name in its module, not {names}")
+        return names[0]
+
+    @functools.cached_property
+    def exercise(self) -> str:
+        """The exercise's id: the notebook's number and the exercise's, ``"05.2"``."""
+        notebook = self.judge.__module__.rpartition(".")[2].removeprefix("nb")
+        return f"{notebook}.{self.name.removeprefix('q')}"
 
     def _judged(self, answer):
         """``judge(answer)``; an answer that is right but calls what the task forbids is not yet."""

@@ -83,9 +83,9 @@ def _average_image(answer) -> str:
     ], "this is not the average of all 60,000 training images", same=lambda a, b: close(a, b, 1e-4))
 
 
-q1 = Exercise("q1", _count_of_sevens, "the section 'Picking the images of one digit' counts the 3s: do the same "
+q1 = Exercise(judge=_count_of_sevens, hint="the section 'Picking the images of one digit' counts the 3s: do the same "
               "for 7 (or read it off the counts per digit above). The check wants a plain number: a one-element tensor "
-              "becomes one with .item().", "sevens", mistakes={
+              "becomes one with .item().", answer="sevens", mistakes={
     "counts-per-digit": "They printed every digit's count: show how to pick one entry, or count with labels == 7.",
     "test-set": "Recall the two sets, train=True and train=False: exercises count in the training set.",
     "all-images": "Show that (labels == 7) is a mask: summing it counts the True entries, not all of them.",
@@ -93,9 +93,10 @@ q1 = Exercise("q1", _count_of_sevens, "the section 'Picking the images of one di
     "share-not-count": "They took the mean of the mask: sum counts, mean gives the share.",
     "shown-images-only": "They counted the grid's 16 labels: count all of dataset.targets.",
 })
-q2 = Exercise("q2", _first_sevens, "the same section finds the positions of the 3s: find those of the 7s and keep the "
+q2 = Exercise(judge=_first_sevens,
+              hint="the same section finds the positions of the 3s: find those of the 7s and keep the "
               "first eight, in order; then build one tensor from their images, as the grid of 16 images was built.",
-              "first_sevens", mistakes={
+              answer="first_sevens", mistakes={
     "list-not-stacked": "A list of images is not a batch: show torch.stack making one tensor with a new first "
                         "dimension.",
     "no-channel": "They indexed dataset.data (no channel): ToTensor's images are [1, 28, 28]; show unsqueeze or the "
@@ -105,9 +106,10 @@ q2 = Exercise("q2", _first_sevens, "the same section finds the positions of the 
     "not-filtered": "They took images[:8]: find the positions of the 7s first, then pick those.",
     "test-set": "Recall train=True and train=False: this exercise picks from the training set.",
 })
-q3 = Exercise("q3", _average_image, "average along the first dimension, the one that counts the images, as the section "
+q3 = Exercise(judge=_average_image,
+              hint="average along the first dimension, the one that counts the images, as the section "
               "above did for 16 images. dataset.data holds integers 0-255 in a [60000, 28, 28] tensor: make them "
-              "floats first, and bring the result to 0-1.", "mean_image", mistakes={
+              "floats first, and bring the result to 0-1.", answer="mean_image", mistakes={
     "channel-kept": "plt.imshow needs [28, 28]: show [0] or squeeze on the mean.",
     "wrong-dimension": "They averaged along another dimension: the images are counted by dim=0.",
     "not-scaled": "The mean of 0-255 values: divide by 255 to get ToTensor's 0-1 scale.",

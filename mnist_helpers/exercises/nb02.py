@@ -135,9 +135,10 @@ def _batches(answer) -> str:
     return "the last batch holds what is left over, and it still counts as a batch."
 
 
-q1 = Exercise("q1", _my_split, "random_split takes the seed through its generator= argument, as in the split above; "
+q1 = Exercise(judge=_my_split,
+              hint="random_split takes the seed through its generator= argument, as in the split above; "
               "the validation part is the second of the two parts, and its .indices say which of the 60,000 labels "
-              "belong to it.", "my_val_labels", mistakes={
+              "belong to it.", answer="my_val_labels", mistakes={
     "subset-not-labels": "A Subset holds positions into the dataset: show subset.indices, then labels[indices].",
     "not-one-label-per-image": "Ask them to print the shape: one label per image is a 1-D tensor.",
     "training-part": "random_split returns the parts in the order of the sizes: the second part is validation.",
@@ -151,8 +152,10 @@ q1 = Exercise("q1", _my_split, "random_split takes the seed through its generato
     "seed-42": "They copied the notebook's seed: the point is that another seed gives another split.",
     "sizes-swapped": "The order of the sizes is the order of the parts: training first.",
 })
-q2 = Exercise("q2", _counts, "notebook 1 counted each digit of a set of labels with one function: the same works on "
-              "your validation labels (mind digits that might not appear: minlength).", "my_val_counts", mistakes={
+q2 = Exercise(judge=_counts,
+              hint="notebook 1 counted each digit of a set of labels with one function: the same works on "
+              "your validation labels (mind digits that might not appear: minlength).",
+              answer="my_val_counts", mistakes={
     "dict-keys-not-digits": "Counter over tensors counts each tensor object: .tolist() first gives plain numbers as "
                             "keys.",
     "unique-pair": "unique(return_counts=True) returns two tensors: take the second, or use bincount.",
@@ -164,9 +167,9 @@ q2 = Exercise("q2", _counts, "notebook 1 counted each digit of a set of labels w
     "all-labels": "They counted every label: count only the validation part's.",
     "seed-42": "They counted the notebook's split: count the seed-7 one.",
 })
-q3 = Exercise("q3", _batches, "think in full batches and what is left over: integer division (//) and remainder "
+q3 = Exercise(judge=_batches, hint="think in full batches and what is left over: integer division (//) and remainder "
               "(%), or divmod for both. Leftover images make one more, smaller batch; none left over means the "
-              "last batch is full.", "batches_per_epoch", mistakes={
+              "last batch is full.", answer="batches_per_epoch", mistakes={
     "order-swapped": "Read the task's order aloud: number of batches, then the size of the last one.",
     "ignores-argument": "The function uses the notebook's variable instead of its argument: show a function tried on "
                         "other numbers.",

@@ -126,8 +126,9 @@ def _scores(model: nn.Module, images: torch.Tensor, first: bool):
         raise
 
 
-q1 = Exercise("q1", _count_parameters, "nn.Linear(inputs, outputs) holds one weight for every (output, input) pair, "
-              "and one bias for each output. Check yours with 784 and 10: 7,850.", "count_parameters",
+q1 = Exercise(judge=_count_parameters,
+              hint="nn.Linear(inputs, outputs) holds one weight for every (output, input) pair, "
+              "and one bias for each output. Check yours with 784 and 10: 7,850.", answer="count_parameters",
               without={"nn.Linear": [(nn.Linear, "__init__")]},
               mistakes={
     "uses-nn-linear": "Building the layer to count its parameters skips the point: the count follows from the "
@@ -138,9 +139,9 @@ q1 = Exercise("q1", _count_parameters, "nn.Linear(inputs, outputs) holds one wei
     "one-bias": "Print layer.bias.shape: one bias per output.",
     "constant-answer": "The function returns a fixed number: use its arguments.",
 })
-q2 = Exercise("q2", _flatten, "reshape changes the shape and keeps the pixels in order; keep the first dimension "
+q2 = Exercise(judge=_flatten, hint="reshape changes the shape and keeps the pixels in order; keep the first dimension "
               "(the batch) and put everything else in one row. A -1 in a shape lets PyTorch work out that size.",
-              "flatten", mistakes={
+              answer="flatten", mistakes={
     "rows-of-pixels": "reshape(-1, 28) keeps rows of pixels: a whole image is 784 numbers in one row.",
     "images-in-columns": "reshape(784, -1) puts pixels first: the batch stays the first dimension.",
     "flattened-batch": "flatten() with no argument flattens the batch too: flatten(1) or reshape(len(x), -1).",
@@ -148,9 +149,9 @@ q2 = Exercise("q2", _flatten, "reshape changes the shape and keeps the pixels in
     "changed-dtype": "The model's weights are float32: a float64 batch would not multiply with them.",
     "pixel-order": "A transpose before reshape reorders the pixels: reshape alone keeps them row by row.",
 })
-q3 = Exercise("q3", _colour_model, "MnistModel in mnist_helpers/model.py has the same two parts: __init__ sets up "
+q3 = Exercise(judge=_colour_model, hint="MnistModel in mnist_helpers/model.py has the same two parts: __init__ sets up "
               "nn.Module first and keeps one layer as an attribute, forward flattens the batch and returns the layer's "
-              "output. Only the number of inputs changes: three numbers per pixel.", "ColourModel", mistakes={
+              "output. Only the number of inputs changes: three numbers per pixel.", answer="ColourModel", mistakes={
     "mnist-size": "They copied MnistModel's 784: a 32x32 colour image has 3 x 32 x 32 values.",
     "one-channel": "A colour pixel holds three numbers: the inputs are 3 x 32 x 32.",
     "no-layer": "A layer created inside forward is new at every call and never trained: create it in __init__.",
@@ -158,6 +159,7 @@ q3 = Exercise("q3", _colour_model, "MnistModel in mnist_helpers/model.py has the
     "no-forward": "nn.Module calls forward: the name must be exactly forward.",
     "no-flatten": "nn.Linear works on the last dimension only: the images must be rows of 3,072 numbers first.",
     "fixed-batch": "A fixed 128 in reshape breaks on the short last batch: -1 lets PyTorch work it out.",
+    "wrong-shape": "One row of 10 scores per image, a batch of one included: no squeeze() at the end.",
     "softmax-at-end": "The model returns logits; softmax comes in notebook 4, inside cross-entropy.",
     "no-super-init": "nn.Module must set itself up (super().__init__()) before it can keep layers.",
     "not-a-module-class": "The answer is the class itself: class ColourModel(nn.Module), without parentheses.",

@@ -145,8 +145,9 @@ def _cross_entropy(answer) -> str:
     return "the same as F.cross_entropy, also for outputs as large as 1000."
 
 
-q1 = Exercise("q1", _predict, "the predicted digit is the position of the largest output in each row; notebook 4 "
-              "got it from torch.max, and softmax does not change which output is largest.", "predict", mistakes={
+q1 = Exercise(judge=_predict, hint="the predicted digit is the position of the largest output in each row; notebook 4 "
+              "got it from torch.max, and softmax does not change which output is largest.",
+              answer="predict", mistakes={
     "values-not-positions": "max gives values and positions: the digit is the position (indices, or argmax).",
     "keepdim": "keepdim=True keeps a column: one prediction per image is a vector.",
     "whole-batch": "argmax without dim looks at the whole batch: use dim=1.",
@@ -155,9 +156,10 @@ q1 = Exercise("q1", _predict, "the predicted digit is the position of the larges
     "smallest": "argmin instead of argmax: the prediction is the largest output.",
     "unstable-softmax": "Softmax keeps the order, so argmax of the raw outputs is the prediction; no exp needed.",
 })
-q2 = Exercise("q2", _softmax, "softmax(x) is the same as softmax(x - m) for any number m subtracted from a whole row; "
+q2 = Exercise(judge=_softmax,
+              hint="softmax(x) is the same as softmax(x - m) for any number m subtracted from a whole row; "
               "choose m so that the largest exponent is 0, so nothing overflows. Mind the shapes: one m per row, "
-              "kept as a column so that it lines up with its row (keepdim=True).", "softmax", mistakes={
+              "kept as a column so that it lines up with its row (keepdim=True).", answer="softmax", mistakes={
     "not-finite": "nan or inf on ordinary outputs: look for a division by a sum that can be 0, or a log of 0.",
     "no-shift": "exp(1000) is inf: subtracting each row's maximum changes nothing and keeps exp finite.",
     "one-shift-per-batch": "They subtracted one maximum for the whole batch: each row needs its own (max along "
@@ -170,10 +172,11 @@ q2 = Exercise("q2", _softmax, "softmax(x) is the same as softmax(x - m) for any 
     "rows-not-normalised": "Divide each row by its own sum: that is what makes probabilities.",
     "not-softmax": "Some normalisation that is not softmax: exponentiate, then divide by the row's sum.",
 })
-q3 = Exercise("q3", _cross_entropy, "do not compute probabilities and then their log: the log of a probability that "
+q3 = Exercise(judge=_cross_entropy,
+              hint="do not compute probabilities and then their log: the log of a probability that "
               "rounded to 0 is -inf. Use the formula in the task for the log-probabilities of every digit, then "
               "take each image's value at its label, as notebook 4 picked probabilities with two index lists.",
-              "stable_cross_entropy", mistakes={
+              answer="stable_cross_entropy", mistakes={
     "not-finite": "nan or inf on ordinary outputs: look for a division by a sum that can be 0, or a log of 0.",
     "no-shift": "exp(1000) is inf: subtracting each row's maximum changes nothing and keeps exp finite.",
     "one-shift-per-batch": "They subtracted one maximum for the whole batch: each row needs its own (max along "

@@ -223,17 +223,19 @@ def _accuracy(answer) -> str:
     return "exact over every image, however the batches fall."
 
 
-q1 = Exercise("q1", _train_step, "the section 'One training step, by hand' above does it line by line: your function "
+q1 = Exercise(judge=_train_step,
+              hint="the section 'One training step, by hand' above does it line by line: your function "
               "does the same on the batch and the optimizer it is given. Which call computes the gradients, which one "
               "moves the weights, which one clears them? A one-element tensor becomes a number with .item().",
-              "train_step", mistakes={
+              answer="train_step", mistakes={
     "no-step": "Walk through the order: backward computes gradients, step uses them, zero_grad clears them.",
     "zero-grad-missing": "PyTorch adds gradients up: without zero_grad each step follows every batch so far.",
     "step-before-backward": "step() before backward() moves by the previous batch's gradients: backward first.",
     "loss-after-step": "The loss to report is the one the step was taken on: compute it once, before the step.",
 })
-q2 = Exercise("q2", _train_epoch, "the section 'One epoch, written out' loops over a loader; you have a function for "
-              "the body of that loop. Keep each batch's loss in a list, then average the list.", "train_epoch",
+q2 = Exercise(judge=_train_epoch,
+              hint="the section 'One epoch, written out' loops over a loader; you have a function for "
+              "the body of that loop. Keep each batch's loss in a list, then average the list.", answer="train_epoch",
               mistakes={
     "changed-data": "An in-place operation on a batch changes the dataset: compute new tensors instead.",
     "no-step": "The loop body must take the step: call the training step on every batch.",
@@ -249,9 +251,10 @@ q2 = Exercise("q2", _train_epoch, "the section 'One epoch, written out' loops ov
     "weighted-mean": "Weighting by batch size is a fair idea, but the task asks for the plain mean: say why the two "
                      "differ.",
 })
-q3 = Exercise("q3", _accuracy, "keep two running totals over the batches, right answers and images, and divide only "
+q3 = Exercise(judge=_accuracy,
+              hint="keep two running totals over the batches, right answers and images, and divide only "
               "at the end: a short last batch then counts for exactly the images it holds. evaluate (its source is "
-              "printed above) shows how to measure without tracking gradients.", "accuracy_of", mistakes={
+              "printed above) shows how to measure without tracking gradients.", answer="accuracy_of", mistakes={
     "changed-data": "An in-place operation on a batch changes the dataset: compute new tensors instead.",
     "changed-weights": "Measuring must not train: no step, no optimizer in an accuracy function.",
     "percentage": "The task asks for a fraction between 0 and 1: leave out the 100.",

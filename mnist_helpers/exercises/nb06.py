@@ -179,9 +179,9 @@ def _most_confused_pair(answer) -> str:
     return "a mistake and its mirror across the diagonal, added: the two digits the model mixes up most."
 
 
-q1 = Exercise("q1", _precision, "precision reads the matrix by its columns: a column holds every image the model "
+q1 = Exercise(judge=_precision, hint="precision reads the matrix by its columns: a column holds every image the model "
               "predicted as one digit, and the diagonal the ones it got right; divide, digit by digit, as the cell "
-              "above does with the rows.", "per_digit_precision", mistakes={
+              "above does with the rows.", answer="per_digit_precision", mistakes={
     "wrong-shape": "One precision per digit: a sum without keepdim, along one dimension.",
     "recall-not-precision": "Rows are true digits (recall), columns are predicted digits (precision): name both.",
     "counts-not-fractions": "The diagonal counts right predictions: divide by the column sums.",
@@ -190,10 +190,10 @@ q1 = Exercise("q1", _precision, "precision reads the matrix by its columns: a co
     "integer-division": "// on integer tensors rounds down: use /.",
     "error-rate": "1 - precision is the share of wrong predictions: return the right ones.",
 })
-q2 = Exercise("q2", _most_confused_pair, "a 3 taken for a 5 sits at row 3, column 5, and a 5 taken for a 3 at row "
+q2 = Exercise(judge=_most_confused_pair, hint="a 3 taken for a 5 sits at row 3, column 5, and a 5 taken for a 3 at row "
               "5, column 3: add every count to its mirror image across the diagonal (notebook 3 showed how to swap "
               "rows and columns), leave the diagonal out, then find the largest entry and turn its position into a "
-              "row and a column, as the cell above does for single mistakes.", "most_confused_pair", mistakes={
+              "row and a column, as the cell above does for single mistakes.", answer="most_confused_pair", mistakes={
     "count-not-digits": "They returned the count: the task asks for the two digits (row and column).",
     "single-count": "They returned a count: the task asks for two digits, counting both directions.",
     "flat-index": "argmax of a matrix gives a flat index: divmod by the width gives row and column.",
@@ -201,9 +201,10 @@ q2 = Exercise("q2", _most_confused_pair, "a 3 taken for a 5 sits at row 3, colum
     "diagonal": "The diagonal holds right answers: zero it before looking for mistakes.",
     "one-direction": "A pair is mixed up both ways: add the matrix to its transpose before the argmax.",
 })
-q3 = Exercise("q3", _most_confident_mistake, "three steps: each image's highest softmax probability and the digit it "
+q3 = Exercise(judge=_most_confident_mistake,
+              hint="three steps: each image's highest softmax probability and the digit it "
               "goes with (torch.max along dim=1 gives both); keep only the images where that digit is not the label; "
-              "among those, the position of the largest probability.", "most_confident_mistake", mistakes={
+              "among those, the position of the largest probability.", answer="most_confident_mistake", mistakes={
     "probability-not-position": "They returned the confidence: the task asks which image, its index.",
     "predicted-digit": "They returned the predicted digit: the index of the image is another number.",
     "label-not-position": "They returned the label: the index of the image is another number.",

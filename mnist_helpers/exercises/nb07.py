@@ -164,9 +164,10 @@ def _same_weights(answer) -> str:
     return "torch.equal on every tensor of the state dict: the same model, to the last bit."
 
 
-q1 = Exercise("q1", _save_with_metadata, "torch.save stores any dictionary of tensors and plain values, not only a "
+q1 = Exercise(judge=_save_with_metadata,
+              hint="torch.save stores any dictionary of tensors and plain values, not only a "
               "state dict: build one with the three keys the task names, and save it at path. weights_only=True "
-              "reads such a dictionary back.", "save_with_metadata", mistakes={
+              "reads such a dictionary back.", answer="save_with_metadata", mistakes={
     "state-dict-alone": "The metadata has to go in the same file: a dictionary holding the state dict and the "
                         "settings.",
     "no-state-dict-key": "The reader of the file looks for 'state_dict': the keys are part of the format.",
@@ -179,18 +180,20 @@ q1 = Exercise("q1", _save_with_metadata, "torch.save stores any dictionary of te
     "no-file": "The function must write to its path argument: torch.save(..., path).",
     "pickled-model": "torch.save(model) pickles the class: weights_only=True refuses it; save the state dict.",
 })
-q2 = Exercise("q2", _load_or_refuse, "try/except turns any error into yours: load in the try, and in the except raise "
+q2 = Exercise(judge=_load_or_refuse,
+              hint="try/except turns any error into yours: load in the try, and in the except raise "
               "a ValueError with a message of your own. Loading with weights_only=True is what stops a file from "
-              "running code.", "load_or_refuse", mistakes={
+              "running code.", answer="load_or_refuse", mistakes={
     "code-ran": "weights_only=False runs a file's pickle: only weights_only=True is safe for a file from elsewhere.",
     "returned-instead": "Returning None for a bad file hides the problem: raise instead.",
     "no-message": "An error without a message leaves the user guessing: say what is wrong with the file.",
     "not-value-error": "Catch what torch.load raises and raise ValueError: callers then catch one kind of error.",
     "good-file-refused": "A good checkpoint must load: look at what the function returns for it.",
 })
-q3 = Exercise("q3", _same_weights, "a state dict maps each parameter's name to its tensor: compare the names, then "
+q3 = Exercise(judge=_same_weights,
+              hint="a state dict maps each parameter's name to its tensor: compare the names, then "
               "each pair of tensors with an exact comparison (this notebook used one), not an approximate one.",
-              "same_weights", mistakes={
+              answer="same_weights", mistakes={
     "changed-weights": "Comparing must leave both models as they are.",
     "same-is-false": "Two equal models gave False: often comparing the models themselves (is, ==) instead of their "
                      "tensors.",

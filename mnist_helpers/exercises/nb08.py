@@ -152,9 +152,10 @@ def _model(answer) -> str:
     return "flatten, a hidden layer, ReLU, an output layer: the same shape as MnistMLP."
 
 
-q1 = Exercise("q1", _mlp_parameters, "count layer by layer, as for nn.Linear in notebook 3: the hidden layer takes "
+q1 = Exercise(judge=_mlp_parameters,
+              hint="count layer by layer, as for nn.Linear in notebook 3: the hidden layer takes "
               "the inputs, the output layer takes the hidden units, and each layer has one bias per unit it "
-              "produces.", "mlp_parameters", mistakes={
+              "produces.", answer="mlp_parameters", mistakes={
     "weights-only": "Each layer has a bias per unit it produces: two layers, two sets of biases.",
     "hidden-layer-only": "The output layer has weights and biases too: count layer by layer.",
     "output-biases-missing": "The output layer has one bias per output.",
@@ -163,8 +164,9 @@ q1 = Exercise("q1", _mlp_parameters, "count layer by layer, as for nn.Linear in 
     "added-sizes": "Every unit is joined to every unit of the layer before: the weights multiply.",
     "constant-answer": "The function returns a fixed number: use its arguments.",
 })
-q2 = Exercise("q2", _relu, "where x is negative the answer is 0, elsewhere x itself: torch.where picks between two "
-              "values element by element, and clamp cuts values at a bound. Leave x itself unchanged.", "relu",
+q2 = Exercise(judge=_relu,
+              hint="where x is negative the answer is 0, elsewhere x itself: torch.where picks between two "
+              "values element by element, and clamp cuts values at a bound. Leave x itself unchanged.", answer="relu",
               without={"F.relu": [(F, "relu"), (torch, "relu"), (torch, "relu_"), (torch.Tensor, "relu"),
                                 (torch.Tensor, "relu_")]},
               mistakes={
@@ -179,9 +181,9 @@ q2 = Exercise("q2", _relu, "where x is negative the answer is 0, elsewhere x its
     "min-not-max": "min(0, x) instead of max(0, x): it is the other way round.",
     "leaky": "That is leaky ReLU, a real variant, but the task asks for ReLU.",
 })
-q3 = Exercise("q3", _model, "nn.Sequential runs its layers in order: the images must be flattened first, then a "
+q3 = Exercise(judge=_model, hint="nn.Sequential runs its layers in order: the images must be flattened first, then a "
               "layer from 784 to hidden, the non-linearity, and a layer from hidden to 10 scores. MnistMLP in "
-              "mnist_helpers/model.py does the same in a class.", "make_model", mistakes={
+              "mnist_helpers/model.py does the same in a class.", answer="make_model", mistakes={
     "not-a-model": "The function returns the model, an nn.Module: not its class, nor its outputs.",
     "no-flatten": "nn.Linear takes rows of 784 numbers: nn.Flatten() first.",
     "model-raised": "Run the model on one batch before the check: the error names the layer.",

@@ -187,9 +187,9 @@ def _pool_shape(got: torch.Tensor, maps: torch.Tensor, truth: torch.Tensor, give
     return Wrong(f"for {given} the pooled maps should be shaped {expected}, got {shape}", "wrong-shape")
 
 
-q1 = Exercise("q1", _output_size, "count the places where a filter of kernel_size x kernel_size fits on a line of "
+q1 = Exercise(judge=_output_size, hint="count the places where a filter of kernel_size x kernel_size fits on a line of "
               "size pixels with padding zeros on each side, when it starts at the first pixel and jumps stride "
-              "pixels at a time. Check your idea against the shapes printed above.", "output_size", mistakes={
+              "pixels at a time. Check your idea against the shapes printed above.", answer="output_size", mistakes={
     "one-too-few": "The first position counts too: the + 1 in the formula.",
     "one-too-many": "One position too many: count on a 5-pixel line with a 3-pixel filter by hand.",
     "padding-missing": "Padding adds zeros around the image, where the filter can sit too.",
@@ -200,10 +200,10 @@ q1 = Exercise("q1", _output_size, "count the places where a filter of kernel_siz
     "input-size": "The output has the input's size only for 'same' padding and stride 1.",
     "not-rounded": "A position is a whole number: integer division (//) rounds down.",
 })
-q2 = Exercise("q2", _convolve, "one output value per place where the kernel fits entirely: for each row i and "
+q2 = Exercise(judge=_convolve, hint="one output value per place where the kernel fits entirely: for each row i and "
               "column j, take the patch of the image that starts there, of the kernel's size, multiply it by the "
               "kernel element by element, and add everything up. Two nested loops over i and j are fine.",
-              "convolve", without={"F.conv2d": [(F, "conv2d"), (torch, "conv2d")]},
+              answer="convolve", without={"F.conv2d": [(F, "conv2d"), (torch, "conv2d")]},
               mistakes={
     "uses-f-conv2d": "F.conv2d and nn.Conv2d are the answer's reference, not its tool: lay the kernel on each "
                      "patch by hand.",
@@ -218,9 +218,9 @@ q2 = Exercise("q2", _convolve, "one output value per place where the kernel fits
     "unweighted-sum": "Each pixel is weighed by the kernel's value at the same place: multiply, then sum.",
     "relu-added": "The convolution alone gives negative values: the ReLU comes after it, in the model.",
 })
-q3 = Exercise("q3", _max_pool, "the windows are 2x2 and do not overlap: the pooled map has half the rows and half "
+q3 = Exercise(judge=_max_pool, hint="the windows are 2x2 and do not overlap: the pooled map has half the rows and half "
               "the columns (rounded down), and each value is the largest of its window. Slicing with a step of 2 "
-              "picks the same corner of every window at once.", "max_pool",
+              "picks the same corner of every window at once.", answer="max_pool",
               without={"F.max_pool2d": [(F, "max_pool2d"), (torch, "max_pool2d")]},
               mistakes={
     "uses-f-max-pool2d": "F.max_pool2d and nn.MaxPool2d are the reference, not the tool: slicing with a step of "
