@@ -4,8 +4,9 @@ The recipe (``MnistCNN.training``, what notebook 9 and ``python -m mnist_helpers
 use): 2 epochs of SGD with Nesterov momentum and a one-cycle schedule. The baseline is the recipe
 before it: 3 epochs at a constant 0.05 with momentum 0.9, then a fourth at 0.005 in a second
 ``fit`` (so with a fresh optimizer). Each training starts as the CLI's does (seeded weights, freshly
-seeded loaders), after an untimed warm-up; the two alternate, each going first in turn, and the ratio of their median training times is
-taken within the run. ``python -m benchmarks.cnn`` runs this part alone and prints its table.
+seeded loaders), after an untimed warm-up; the two alternate, each going first in turn, and the
+ratio of their median training times is taken within the run. ``python -m benchmarks.cnn`` runs
+this part alone and prints its table.
 """
 
 from __future__ import annotations
