@@ -18,16 +18,22 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-from lab_session import CHROMIUM_ARGS, ROOT, find_chromium, run_notebook, running_jupyterlab, screenshot, wait_for
-from test_notebook09 import OVERRIDES as OVERRIDES_09
-from test_notebook09 import check_small_run as check_small_run_09
-from test_notebooks import OVERRIDES, check_small_run
+from lab_session import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    ROOT,
+    find_chromium,
+    run_notebook,
+    running_jupyterlab,
+    screenshot,
+    wait_for,
+)
+from small_runs import OVERRIDES, check_small_run
 
 from mnist_helpers.course.outputs import cell_stdout
 
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-ARTIFACTS = ROOT / "artifacts" / "browser"
-SMALL = {Path(name).stem: overrides for name, overrides in OVERRIDES.items()} | {"09_convolutions": OVERRIDES_09}
+SMALL = {Path(name).stem: overrides for name, overrides in OVERRIDES.items()}
 # The drawing pads' guesses, as the notebook prints them for the same drawing ("prepared").
 PAD_READINGS = {
     "06_test": lambda text: re.findall(r"(?m)^prepared: +read as (\d)$", text),
@@ -65,7 +71,7 @@ def student_edition(lab) -> Path:
 def small_run(lab, student_edition: Path, name: str, data_root: Path) -> tuple[str, Path]:
     """The student notebook ``name`` with its small parameters injected by papermill: (folder, models folder)."""
     if name not in SMALL:
-        pytest.fail(f"{name} has no small parameters: add them to OVERRIDES in tests/test_notebooks.py")
+        pytest.fail(f"{name} has no small parameters: add them to OVERRIDES in tests/small_runs.py")
     folder = lab.root / "student-small"
     models = folder / "models"
     folder.mkdir(exist_ok=True)
@@ -173,10 +179,7 @@ def test_the_student_edition_runs_in_jupyterlab(lab, page, student_edition, data
         readings = PAD_READINGS.get(name, lambda text: [])(text)
         assert pads == readings and (name not in PAD_READINGS or pads), (
             f"{name}: the live pads guess {pads}, the notebook prints {readings} for the same drawing")
-        if name == "09_convolutions":
-            check_small_run_09(text)
-        else:
-            check_small_run(f"{name}.ipynb", text, models)
+        check_small_run(f"{name}.ipynb", text, models)
         if name == "05_train":
             picture_of_training(page)
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from test_notebooks import OVERRIDES, check_small_run
+from small_runs import OVERRIDES, check_small_run
 
 from benchmarks.hub import (
     NO_PROXY,

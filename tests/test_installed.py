@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_notebooks import OVERRIDES
+from small_runs import OVERRIDES
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mnist_helpers"

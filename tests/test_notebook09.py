@@ -11,15 +11,29 @@ import re
 
 import nbformat
 import pytest
-from test_notebooks import NOTEBOOKS, checks_in, lesson_code, number, parameter_names
-from test_prose import Near, Quote, prose
+from notebook_text import (
+    MODELS_09,
+    NOTEBOOKS,
+    Near,
+    Quote,
+    checks_in,
+    fashion_validation,
+    lesson_code,
+    measured_on_test_sets,
+    moved,
+    number,
+    parameter_names,
+    prose,
+    validation,
+)
+from small_runs import OVERRIDES
 
 from mnist_helpers import MnistCNN
 from mnist_helpers.course.outputs import stdout_text
 from mnist_helpers.exercises.nb09 import SIZE_CASES
 
 NAME = "09_convolutions.ipynb"
-MODELS = ("linear model", "hidden layer", "CNN")
+MODELS = MODELS_09
 
 
 @pytest.fixture(scope="module")
@@ -30,38 +44,6 @@ def nb():
 @pytest.fixture(scope="module")
 def text(nb):
     return stdout_text(nb)
-
-
-def percents(line: str) -> list[float]:
-    """The percentages printed on one line, as fractions (99.12% is 0.9912)."""
-    return [float(x) / 100 for x in re.findall(r"([\d.]+)%", line)]
-
-
-def row(text: str, name: str, after: str) -> str:
-    """The line that starts with ``name`` in the table printed after the line starting with ``after``."""
-    table = text[text.index(after):]
-    return re.search(rf"(?m)^{re.escape(name)} .*$", table).group(0)
-
-
-def validation(text: str) -> dict[str, float]:
-    """Each MNIST model's validation accuracy, from the side-by-side table."""
-    return {name: percents(row(text, name, "model  "))[0] for name in MODELS}
-
-
-def measured_on_test_sets(text: str) -> dict[tuple[str, str], float]:
-    """The test accuracies: (model, dataset) -> fraction."""
-    result = {}
-    for name in MODELS:
-        values = re.search(rf"(?m)^{re.escape(name)} +([\d.]+)% +(?:([\d.]+)%|-)$", text[text.index("test accuracy"):])
-        result[name, "mnist"] = float(values.group(1)) / 100
-        if values.group(2):
-            result[name, "fashion-mnist"] = float(values.group(2)) / 100
-    return result
-
-
-def fashion_validation(text: str) -> dict[str, float]:
-    found = re.search(r"Fashion-MNIST: hidden layer ([\d.]+)%, CNN ([\d.]+)%", text)
-    return {"hidden layer": float(found.group(1)) / 100, "CNN": float(found.group(2)) / 100}
 
 
 # --- the numbers produced with the default parameters ---------------------------------------------
@@ -116,17 +98,6 @@ def test_the_cnn_passes_99_percent_on_the_test_set_in_under_a_minute(text):
     # Each model trains once: the linear model and the hidden layer as in notebook 8, the CNN for its recipe's 2
     # epochs (one fit, one schedule), then both models on Fashion-MNIST for 1 epoch.
     assert text.count("Epoch [") == 10 + 10 + MnistCNN.training["epochs"] + 1 + 1
-
-
-def moved(text: str) -> list[dict[str, tuple[float, float]]]:
-    """Each shift experiment's accuracies, not moved and moved by 2 pixels: one dict per experiment."""
-    experiments = []
-    for name, still, two in re.findall(r"(?m)^(linear model|hidden layer|CNN) +not moved: ([\d.]+)% +"
-                                       r"moved by 2 pixels: ([\d.]+)%$", text):
-        if name == "linear model":  # each experiment starts with it
-            experiments.append({})
-        experiments[-1][name] = (float(still) / 100, float(two) / 100)
-    return experiments
 
 
 def test_the_shift_experiment(text):
@@ -253,17 +224,5 @@ def test_the_claims_computed_from_the_tables(nb, text):
 
 # --- overridden parameters: the student edition's small run (in JupyterLab, tests/test_browser.py) -----
 
-OVERRIDES = {"epochs": 1, "hidden": 32, "cnn_epochs": 1, "fashion_epochs": 1, "max_shift": 2}
-
-
 def test_every_overridden_parameter_exists():
-    assert set(OVERRIDES) <= parameter_names(NAME)
-
-
-def check_small_run(text: str) -> None:
-    """What the student edition prints with ``OVERRIDES``."""
-    assert len(re.findall(r"Epoch \[\d\]", text)) == 5  # five models, one epoch each
-    assert re.search(r"(?m)^hidden layer +25,450 ", text)  # 784-32-10
-    assert len(moved(text)) == 2  # the moved digits: at most 2 pixels, so the 2-pixel column is still there
-    assert validation(text)["CNN"] > 0.95  # one epoch of the CNN already beats notebook 8's hidden layer
-    assert "computing on: cpu" in text or "computing on: cuda" in text or "computing on: mps" in text
+    assert set(OVERRIDES[NAME]) <= parameter_names(NAME)

@@ -10,31 +10,18 @@ prints with ``check_small_run``: the parameters cell works, and the student edit
 import ast
 import json
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import NOTEBOOKS, checks_in, lesson_code, number, parameter_names
+from small_runs import OVERRIDES
 
 from mnist_helpers.course.outputs import stdout_text
 
-
-def checks_in(name: str) -> int:
-    """How many check cells (tagged "check") the notebook has: one "Correct" each in the teacher edition."""
-    cells = nbformat.read(NOTEBOOKS / name, as_version=4).cells
-    return sum("check" in cell.metadata.get("tags", []) for cell in cells)
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SERIES = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_explore.ipynb", "02_split.ipynb", "03_model.ipynb", "04_softmax_cross_entropy.ipynb",
             "05_train.ipynb", "06_test.ipynb", "07_save_load.ipynb", "08_beyond_linear.ipynb",
             "09_convolutions.ipynb"]
-
-
-def number(text: str, pattern: str) -> float:
-    """The number printed after ``pattern`` (last occurrence), commas allowed."""
-    found = re.findall(pattern + r"\s*([-\d.,]+\d)", text)
-    assert found, f"nothing printed matches {pattern!r}"
-    return float(found[-1].replace(",", ""))
 
 
 @pytest.fixture(scope="module")
@@ -150,26 +137,6 @@ def test_07_save_load(defaults):
 
 # --- overridden parameters -----------------------------------------------------------------------
 
-OVERRIDES = {
-    "01_explore.ipynb": {"n_samples": 8},
-    "02_split.ipynb": {"val_size": 5_000, "batch_size": 100, "seed": 1},
-    "03_model.ipynb": {"batch_size": 32, "seed": 0},
-    "04_softmax_cross_entropy.ipynb": {"batch_size": 64},
-    "05_train.ipynb": {"epochs": 1, "more_epochs": 1, "better_epochs": 1, "better_lr": 0.5},
-    "06_test.ipynb": {"epochs": 1, "n_examples": 8},
-    "07_save_load.ipynb": {"epochs": 1},
-    "08_beyond_linear.ipynb": {"epochs": 1, "hidden": 32},
-}  # notebook 09's overrides and what its small run prints are in tests/test_notebook09.py
-
-
-def parameter_names(name: str) -> set[str]:
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(cells) == 1, f"{name} must have exactly one cell tagged 'parameters'"
-    assert nb.cells.index(cells[0]) <= 2, f"{name}: the parameters cell belongs near the top"
-    return {t.id for node in ast.parse(cells[0].source).body for t in node.targets}
-
-
 @pytest.mark.parametrize("name", list(OVERRIDES))
 def test_every_overridden_parameter_exists(name):
     assert set(OVERRIDES[name]) <= parameter_names(name)
@@ -204,15 +171,6 @@ def test_without_the_package_the_first_code_cell_says_how_to_install_it(name):
     assert "During handling" not in ran.stderr  # `from None`: one error, not two
 
 
-def lesson_code(name: str) -> list[str]:
-    """The sources of a notebook's code cells, without its imports and the exercises' answers and checks."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    return [c.source for c in nb.cells if c.cell_type == "code"
-            and not {"solution", "check"} & set(c.metadata.get("tags", []))
-            and not all(isinstance(node, (ast.Import, ast.ImportFrom, ast.Try))  # imports, and the install check
-                        for node in ast.parse(c.source).body)]
-
-
 def test_the_test_set_is_measured_once_at_the_end():
     """Choices are made on the validation set; the test set waits for notebook 6, and for the end of notebook 8."""
     touches = ("get_test_loader", "train=False", "test_dataset")
@@ -223,36 +181,6 @@ def test_the_test_set_is_measured_once_at_the_end():
     code = lesson_code("08_beyond_linear.ipynb")
     tested = [i for i, c in enumerate(code) if any(t in c for t in touches)]
     assert tested == [len(code) - 1], "08: the test sets belong in one cell, the last before the exercises"
-
-
-def check_small_run(name: str, text: str, models: Path) -> None:
-    """What the student edition prints with ``OVERRIDES`` (run in JupyterLab by tests/test_browser.py).
-
-    One run proves two things: the parameters cell works, and the student edition runs with its stubs.
-    ``models``: the folder given to 07 as ``models_dir``.
-    """
-    if name == "01_explore.ipynb":
-        assert number(text, "training images:") == 60_000
-    elif name == "04_softmax_cross_entropy.ipynb":
-        assert "outputs: (64, 10)" in text and re.search(r"right in this batch: \d+ of 64\n", text)
-    elif name == "02_split.ipynb":
-        assert "training: 55,000 images, validation: 5,000 images" in text
-        assert "batches per epoch: 550 for training, 50 for validation" in text
-    elif name == "03_model.ipynb":
-        assert "a batch of images: (32, 1, 28, 28)" in text and number(text, "parameters:") == 7850
-    elif name == "05_train.ipynb":
-        assert "tutorial settings, after 2 epochs" in text and "better settings, after 1 epochs" in text
-        assert number(text, "better settings, after 1 epochs: val_acc") > 0.88
-    elif name == "06_test.ipynb":
-        assert len(re.findall(r"Epoch \[\d\]", text)) == 1 and number(text, "test:       loss [\\d.]+, accuracy") > 0.88
-    elif name == "08_beyond_linear.ipynb":
-        assert "hidden layer       25,450 " in text  # 784-32-10
-        assert len(re.findall(r"Epoch \[\d\]", text)) == 4  # four models
-        assert "computing on: cpu" in text or "computing on: cuda" in text or "computing on: mps" in text
-    elif name == "07_save_load.ipynb":
-        assert "trained 1 epochs at lr 0.3" in text and (models / "mnist-logistic.pth").is_file()
-    else:
-        raise AssertionError(f"{name}: no small run is described")
 
 
 # --- hygiene of the committed notebooks ---------------------------------------------------------

@@ -14,8 +14,7 @@ import math
 
 import nbformat
 import pytest
-from lab_session import CHROMIUM_ARGS, run_notebook, running_jupyterlab, screenshot, wait_for
-from test_browser import ARTIFACTS
+from lab_session import ARTIFACTS, CHROMIUM_ARGS, run_notebook, running_jupyterlab, screenshot, wait_for
 
 pytestmark = pytest.mark.slow  # a browser, a JupyterLab and a training
 

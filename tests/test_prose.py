@@ -8,72 +8,13 @@ not updated (or the prose is edited and the output is not), the test names both.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import NOTEBOOKS, Near, Quote, percent, prose
 
 from mnist_helpers.course.outputs import stdout_text as stdout
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-
-
-def percent(digits: int) -> Callable[[str], str]:
-    """A printed fraction (0.9174) as the prose writes it (91.74%)."""
-    return lambda text: f"{float(text):.{digits}%}"
-
-
-def as_is(text: str) -> str:
-    return text
-
-
-@dataclass
-class Quote:
-    """The prose of ``notebook`` contains ``prose`` with the number that ``printed`` finds in its outputs."""
-
-    notebook: str
-    printed: str  # a regex over the notebook's stored stdout; its group 1 is the number
-    prose: str  # the phrase in the markdown, with {} where the number goes
-    written: Callable[[str], str] = as_is  # how the prose writes the printed number
-
-    def problem(self, nb) -> str | None:
-        found = re.findall(self.printed, stdout(nb))
-        if len(found) != 1:
-            return f"{self.notebook}: the output should print {self.printed!r} once, found {len(found)} times"
-        phrase = self.prose.format(self.written(found[0]))
-        if phrase not in prose(nb):
-            return f"{self.notebook}: the output prints {found[0]!r}, so the prose should say {phrase!r}"
-        return None
-
-
-@dataclass
-class Near:
-    """A rounded claim ("about 80%"): the phrase is in the prose and the printed number is near ``value``."""
-
-    notebook: str
-    printed: str  # a regex over the notebook's stored stdout; its group 1 is the number
-    prose: str  # the phrase in the markdown
-    value: float
-    tolerance: float
-
-    def problem(self, nb) -> str | None:
-        found = re.findall(self.printed, stdout(nb))
-        if len(found) != 1:
-            return f"{self.notebook}: the output should print {self.printed!r} once, found {len(found)} times"
-        if self.prose not in prose(nb):
-            return f"{self.notebook}: the prose no longer says {self.prose!r}"
-        number = float(found[0].replace(",", ""))
-        if abs(number - self.value) > self.tolerance:
-            return f"{self.notebook}: the prose says {self.prose!r}, but the output prints {found[0]}"
-        return None
-
-
-def prose(nb) -> str:
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-
 
 QUOTES = [
     # 01: how many images of each digit; one digit picked by a boolean mask

@@ -22,7 +22,7 @@ from urllib.parse import urldefrag, urljoin
 import nbformat
 import pytest
 from lab_session import CHROMIUM_ARGS, ROOT
-from test_student import solution_lines
+from notebook_text import solution_lines
 
 from mnist_helpers.course import site as site_builder
 from mnist_helpers.course.site import SiteError, figure_alt, literal_settings

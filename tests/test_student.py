@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_text import solution_lines
 
 from mnist_helpers.course.folders import MANIFEST, STAGING, STAGING_MARK, OutputFolderError
 from mnist_helpers.course.runner import series
@@ -64,21 +65,6 @@ def edition(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("student") / "edition"
     build(out)
     return out
-
-
-def solution_lines(source: str) -> list[str]:
-    """The lines of a solution cell that hold the answer (between the markers, or marked)."""
-    found, inside = [], False
-    for line in source.splitlines():
-        if "# BEGIN SOLUTION" in line:
-            inside = True
-        elif "# END SOLUTION" in line:
-            inside = False
-        elif inside or line.rstrip().endswith("# SOLUTION") or "# SOLUTION:" in line:
-            code = re.sub(r"\s*# SOLUTION.*$", "", line).strip()
-            if code and not code.startswith("#"):
-                found.append(code.split("=", 1)[-1].strip() if "# SOLUTION" in line else code)
-    return found
 
 
 def test_every_notebook_has_exercises_and_no_solution_reaches_the_students(edition):
