@@ -386,9 +386,8 @@ def review_catalog():
 
 @pytest.mark.slow  # a browser, on the review above
 def test_the_page_in_chromium_has_every_chart_and_loads_nothing(reviewed, chromium):
-    from playwright.sync_api import sync_playwright
-
     from lab_session import CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
 
     page_file = reviewed["out"] / "index.html"
     with sync_playwright() as playwright:

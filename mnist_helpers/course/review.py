@@ -77,6 +77,7 @@ class Result:
     status: str = ""  # "reviewed", "timed out after 300 s", ...; empty if not reviewed at all
     reason: str = ""  # why it was not reviewed
     seconds: float = 0.0
+    peak_mib: float | None = None  # the notebook process's peak resident memory, if it ran to the end
     rows: list[dict] = field(default_factory=list)  # exercise, verdict, line, seconds, note
 
 
@@ -260,7 +261,9 @@ def review_one(submission: Submission, teacher, course_sha256: str, timeout: flo
     by_index = {e.get("index"): e for e in run.events if e.get("event") in ("verdict", "no-verdict", "raised", "ran")}
     started = [e["index"] for e in run.events if e.get("event") == "cell"]
     last = started[-1] if started else -1
-    done = any(e.get("event") == "done" for e in run.events)
+    done = next((e for e in run.events if e.get("event") == "done"), None)
+    if done and done.get("peak"):
+        result.peak_mib = round(done["peak"] / 2**20, 1)
     gib = f"{memory / 2**30:g} GiB" if memory else ""
     stopped_by = ""
     if run.timed_out:

@@ -160,6 +160,19 @@ def describe(err: BaseException) -> dict:
     return {"error": type(err).__name__, "message": message, "memory": memory}
 
 
+def peak_bytes() -> int | None:
+    """This process's peak resident memory: /proc's VmHWM on Linux, ru_maxrss on macOS; None on Windows."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        try:
+            import resource
+        except ImportError:
+            return None
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
 def limit_memory(limit: int | None) -> None:
     if not limit:
         return
@@ -220,7 +233,7 @@ def main() -> None:
                 break
         else:
             send(event="ran", index=index, seconds=seconds)
-    send(event="done")
+    send(event="done", peak=peak_bytes())
     results.close()
     sys.stdout.flush()
     os._exit(0)  # no atexit hooks or threads of the learner's left to run
