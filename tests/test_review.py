@@ -420,3 +420,40 @@ def test_the_page_in_chromium_has_every_chart_and_loads_nothing(reviewed, chromi
             page.screenshot(path=str(folder / "review.png"), full_page=False)
         finally:
             browser.close()
+
+
+@pytest.mark.slow  # two notebooks started, then Ctrl-C
+def test_ctrl_c_kills_every_notebook_and_keeps_the_report(tmp_path, data_root):
+    import signal
+
+    import psutil
+
+    forever = "import time\nwhile True:\n    time.sleep(1)\n"
+    for learner in ("ada", "bob"):
+        write(answered("03_model", {"q1": forever}), tmp_path / "class" / learner / "03_model.ipynb")
+    review_process = subprocess.Popen(
+        [sys.executable, "-m", "mnist_helpers", "review", str(tmp_path / "class"), "--out", str(tmp_path / "report"),
+         "--jobs", "2", "--timeout", "600"], stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        deadline = time.monotonic() + 60
+        while len(children := psutil.Process(review_process.pid).children(recursive=True)) < 2:
+            assert time.monotonic() < deadline, "the two notebooks did not start"
+            time.sleep(0.5)
+        time.sleep(3)  # well inside their endless loops
+        review_process.send_signal(signal.SIGINT)
+        assert review_process.wait(timeout=30) == 130
+    finally:
+        review_process.kill()
+    assert "interrupted (Ctrl-C): 0 of 2 notebooks reviewed" in review_process.stderr.read()
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive
+    assert json.loads((tmp_path / "report" / review.STATE).read_text(encoding="utf-8")) == []
+
+
+def test_a_symbolic_link_is_not_followed(tmp_path):
+    (tmp_path / "secret.txt").write_text("the teacher's", encoding="utf-8")
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "ada.ipynb").symlink_to(tmp_path / "secret.txt")
+    [found] = review.collect(tmp_path / "class")
+    assert found.reason == "a symbolic link (not followed)" and found.sha256 == ""

@@ -36,13 +36,20 @@ from pathlib import Path, PurePosixPath
 from ..errors import MnistHelpersError
 from .folders import OutputFolderError, _read_manifest, default_notebooks, refuse_overlap, write_edition
 from .notebooks import read_notebook, series
-from .review_worker import CHECK, limited_environment, run_job
+from .review_worker import CHECK, STOPPING, limited_environment, run_job, stop_all
 
 WRITER = "python -m mnist_helpers review"
 STATE = "reviewed.json"
 DEFAULT_TIMEOUT = 300  # seconds per notebook
 DEFAULT_MEMORY_GIB = 3.0
+UNPACKED_AT_MOST = 4 * 2**30  # bytes a zip of submissions may unpack to
 MATCH_AT_LEAST = 0.4  # the share of a course notebook's cell ids (or markdown lines) a submission must hold
+
+
+class Interrupted(MnistHelpersError):
+    """Ctrl-C during the review: what was reviewed is written, the rest is not."""
+
+    exit_status = 130
 
 
 class ReviewError(MnistHelpersError, ValueError):
@@ -75,6 +82,7 @@ class Result:
     notebook: str = ""
     course_sha256: str = ""
     status: str = ""  # "reviewed", "timed out after 300 s", ...; empty if not reviewed at all
+    settings: str = ""  # the limits it ran under: a notebook stopped by them runs again under others
     reason: str = ""  # why it was not reviewed
     seconds: float = 0.0
     peak_mib: float | None = None  # the notebook process's peak resident memory, if it ran to the end
@@ -88,6 +96,10 @@ def unpack(archive: Path, into: Path) -> Path:
     """Extract ``archive`` into ``into``, refusing unsafe member names; the folder that holds the submissions."""
     try:
         with zipfile.ZipFile(archive) as z:
+            size = sum(member.file_size for member in z.infolist())
+            if size > UNPACKED_AT_MOST:
+                raise ReviewError(f"{archive} would unpack to {size / 2**30:.1f} GiB, more than a class's notebooks "
+                                  f"({UNPACKED_AT_MOST / 2**30:g} GiB at most): nothing was reviewed")
             for member in z.infolist():
                 name = PurePosixPath(member.filename.replace("\\", "/"))
                 if name.is_absolute() or ".." in name.parts or re.match(r"^[A-Za-z]:", member.filename):
@@ -113,6 +125,9 @@ def collect(root: Path) -> list[Submission]:
         if not path.is_file() or any(part.startswith(".") for part in relative.parts):
             continue
         learner = relative.parts[0] if len(relative.parts) > 1 else path.stem
+        if path.is_symlink():  # never followed: it could point at any file of the teacher's
+            found.append(Submission(relative.as_posix(), learner, path, reason="a symbolic link (not followed)"))
+            continue
         data = path.read_bytes()
         found.append(Submission(relative.as_posix(), learner, path, hashlib.sha256(data).hexdigest(),
                                 path.stat().st_mtime))
@@ -251,13 +266,13 @@ def _kind(cell) -> str:
 
 
 def review_one(submission: Submission, teacher, course_sha256: str, timeout: float, memory: int | None,
-               env: dict[str, str]) -> Result:
+               env: dict[str, str], settings: str = "") -> Result:
     """Run one submission and turn what its child reported into rows."""
     number = submission.notebook[:2]
     cells, notes = cells_to_run(submission.nb, teacher)
     run = run_job(cells, f"mnist_helpers.exercises.nb{number}", timeout, memory, env)
     result = Result(submission.file, submission.learner, submission.sha256, submission.notebook, course_sha256,
-                    seconds=round(run.seconds, 1))
+                    seconds=round(run.seconds, 1), settings=settings)
     by_index = {e.get("index"): e for e in run.events if e.get("event") in ("verdict", "no-verdict", "raised", "ran")}
     started = [e["index"] for e in run.events if e.get("event") == "cell"]
     last = started[-1] if started else -1
@@ -335,6 +350,7 @@ def review(submissions: Path, out: Path, notebooks: Path | None = None, jobs: in
     from .runner import kernel_environment
 
     submissions, out = Path(submissions), Path(out)
+    STOPPING.clear()
     folder = Path(notebooks) if notebooks is not None else default_notebooks()
     if not submissions.exists():
         raise ReviewError(f"{submissions} does not exist: give the folder (or .zip) of the returned notebooks")
@@ -344,13 +360,14 @@ def review(submissions: Path, out: Path, notebooks: Path | None = None, jobs: in
     course = {path.stem: read_notebook(path) for path in paths}
     course_sha = {path.stem: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
     memory = int(memory_gib * 2**30) if memory_gib else None
+    settings = f"timeout {timeout:g} s, memory {memory_gib or 0:g} GiB"
     earlier = read_state(out)
     with tempfile.TemporaryDirectory(prefix="mnist-review-in-") as unpacked:
         root = unpack(submissions, Path(unpacked)) if submissions.is_file() else submissions
         found = collect(root)
         if not found:
             raise ReviewError(f"no files in {submissions}: nothing to review")
-        choose(found, course)
+        choose([s for s in found if not s.reason], course)
         results: dict[str, Result] = {}
         todo = []
         for submission in found:
@@ -358,7 +375,8 @@ def review(submissions: Path, out: Path, notebooks: Path | None = None, jobs: in
             if submission.nb is None:
                 results[submission.file] = not_reviewed(submission)
             elif (before and before.sha256 == submission.sha256 and before.status
-                  and before.course_sha256 == course_sha[submission.notebook]):
+                  and before.course_sha256 == course_sha[submission.notebook]
+                  and (before.status == "reviewed" or before.settings == settings)):
                 results[submission.file] = before
             else:
                 todo.append(submission)
@@ -375,9 +393,10 @@ def review(submissions: Path, out: Path, notebooks: Path | None = None, jobs: in
             write_edition(out, files, WRITER, overwrite=True)
 
         write()
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
             futures = {pool.submit(review_one, s, course[s.notebook], course_sha[s.notebook], timeout, memory,
-                                   env): s for s in todo}
+                                   env, settings): s for s in todo}
             for count, future in enumerate(as_completed(futures), 1):
                 submission = futures[future]
                 result = future.result()
@@ -386,6 +405,13 @@ def review(submissions: Path, out: Path, notebooks: Path | None = None, jobs: in
                 say(f"[{count}/{len(todo)}] {submission.learner}, {submission.notebook} ({submission.file}): "
                     f"{right}/{len(result.rows)} correct, {result.status}, {result.seconds:.1f} s")
                 write()
+        except KeyboardInterrupt:
+            stop_all()  # every child killed with its group; the notebooks reviewed so far are written
+            raise Interrupted(f"interrupted (Ctrl-C): {len(results) - (len(found) - len(todo))} of {len(todo)} "
+                              f"notebooks reviewed, written to {out}; run the same command again to review the "
+                              "rest") from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         return [results[s.file] for s in found]
 
 
@@ -394,9 +420,9 @@ def main(submissions: Path, out: Path, notebooks: Path | None, jobs: int, timeou
     """Review, then say where the report is and what could not be reviewed."""
     try:
         results = review(submissions, out, notebooks, jobs, timeout, memory_gib)
-    except (ReviewError, OutputFolderError) as err:
+    except (ReviewError, OutputFolderError, Interrupted) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_status
     reviewed = [r for r in results if r.status]
     print(f"reviewed {len(reviewed)} notebooks of {len({r.learner for r in reviewed})} learners; "
           f"{len(results) - len(reviewed)} files not reviewed (see the report)")

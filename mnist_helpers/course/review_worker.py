@@ -32,12 +32,22 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECK = re.compile(r"\bexercises\.(q\d+)\.check\(")
 OUT_OF_MEMORY = re.compile(r"can't allocate memory|not enough memory|out of memory|Cannot allocate memory", re.I)
+
+
+RUNNING: set[subprocess.Popen] = set()  # the children running now, killed by stop_all
+RUNNING_LOCK = threading.Lock()
+STOPPING = threading.Event()
+
+
+class Stopped(Exception):
+    """The review was interrupted (stop_all) while this notebook ran or waited: it has no result."""
 
 
 @dataclass
@@ -72,21 +82,35 @@ def run_job(cells: list[dict], module: str, timeout: float, memory: int | None, 
                           "token": token}).encode("utf-8")
         start = time.perf_counter()
         run = Run()
-        with open(log, "wb") as stderr:
+        with open(log, "wb") as stderr, RUNNING_LOCK:
+            if STOPPING.is_set():
+                raise Stopped
             child = subprocess.Popen([sys.executable, "-m", "mnist_helpers.course.review_worker"], cwd=folder,
                                      env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
                                      start_new_session=True)
-            try:
-                child.communicate(job, timeout=timeout)
-                run.exit_status = child.returncode
-            except subprocess.TimeoutExpired:
-                run.timed_out = True
-            finally:
-                kill_group(child)
+            RUNNING.add(child)
+        try:
+            child.communicate(job, timeout=timeout)
+            run.exit_status = child.returncode
+        except subprocess.TimeoutExpired:
+            run.timed_out = True
+        finally:
+            kill_group(child)
+            RUNNING.discard(child)
+        if STOPPING.is_set():
+            raise Stopped
         run.seconds = time.perf_counter() - start
         run.events = read_results(results, token)
         run.stderr = log.read_text(encoding="utf-8", errors="replace")[-2000:]
     return run
+
+
+def stop_all() -> None:
+    """Ctrl-C: start no more children, and kill every running one with its group."""
+    with RUNNING_LOCK:
+        STOPPING.set()
+        for child in list(RUNNING):
+            kill_group(child)
 
 
 def kill_group(child: subprocess.Popen) -> None:
