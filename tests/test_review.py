@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_helpers.course import review
+from mnist_helpers.course import review, review_input
 from mnist_helpers.course.folders import OutputFolderError
 from mnist_helpers.course.review_report import category, file_name, index_html
 from mnist_helpers.course.review_worker import Restorer, read_results
@@ -38,7 +38,7 @@ def teacher(name: str):
 def answered(name: str, answers: dict[str, str]):
     """The student edition of ``name`` with ``answers`` ("q1": source) in its answer cells."""
     nb = student_notebook(teacher(name))
-    for cell, exercise in review.exercise_cells(nb):
+    for cell, exercise in review_input.exercise_cells(nb):
         if exercise in answers:
             cell.source = answers[exercise]
     return nb
@@ -291,8 +291,8 @@ def test_an_unsafe_zip_is_refused(tmp_path):
     archive = tmp_path / "class.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("../evil.ipynb", "{}")
-    with pytest.raises(review.ReviewError, match="outside the folder"):
-        review.unpack(archive, tmp_path / "unpacked")
+    with pytest.raises(review_input.ReviewError, match="outside the folder"):
+        review_input.unpack(archive, tmp_path / "unpacked")
     assert not (tmp_path / "evil.ipynb").exists()
 
 
@@ -312,14 +312,15 @@ def test_the_output_folder_is_refused_before_anything_runs(tmp_path):
 
 def test_matching_is_by_content_not_by_name():
     course = {name: teacher(name) for name in ("03_model", "04_softmax_cross_entropy")}
-    assert review.match(student_notebook(course["04_softmax_cross_entropy"]), course)[0] == "04_softmax_cross_entropy"
+    lesson4 = course["04_softmax_cross_entropy"]
+    assert review_input.match(student_notebook(lesson4), course)[0] == "04_softmax_cross_entropy"
     no_ids = copy.deepcopy(course["03_model"])
     for cell in no_ids.cells:
         cell["id"] = "x" + cell["id"]
-    name, score = review.match(no_ids, course)
+    name, score = review_input.match(no_ids, course)
     assert name == "03_model" and score > 0.9  # by its markdown text alone
     stranger = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Something else entirely")])
-    assert review.match(stranger, course)[1] < review.MATCH_AT_LEAST
+    assert review_input.match(stranger, course)[1] < review_input.MATCH_AT_LEAST
 
 
 def test_answers_are_paired_with_the_teachers_cells():
@@ -327,13 +328,13 @@ def test_answers_are_paired_with_the_teachers_cells():
     nb = answered("03_model", {"q1": q1("1"), "q2": q2("2"), "q3": q3("3")})
     for cell in nb.cells:  # ids lost, tags kept: paired by the check cell below each answer
         cell["id"] = "new" + cell["id"]
-    assert review.answers_of(nb, nb03) == {"q1": q1("1"), "q2": q2("2"), "q3": q3("3")}
-    cells, notes = review.cells_to_run(nb, nb03)
+    assert review_input.answers_of(nb, nb03) == {"q1": q1("1"), "q2": q2("2"), "q3": q3("3")}
+    cells, notes = review_input.cells_to_run(nb, nb03)
     assert [c["source"] for c in cells if c["kind"] != "answer"] == [
         c.source for c in nb03.cells if c.cell_type == "code" and "solution" not in c.metadata.get("tags", [])]
     assert notes == {}
     nb.cells = [c for c in nb.cells if c.source != q3("3")]
-    cells, notes = review.cells_to_run(nb, nb03)
+    cells, notes = review_input.cells_to_run(nb, nb03)
     assert "..." in [c for c in cells if c["kind"] == "answer"][2]["source"] and list(notes) == ["q3"]
 
 
@@ -455,5 +456,5 @@ def test_a_symbolic_link_is_not_followed(tmp_path):
     (tmp_path / "secret.txt").write_text("the teacher's", encoding="utf-8")
     (tmp_path / "class").mkdir()
     (tmp_path / "class" / "ada.ipynb").symlink_to(tmp_path / "secret.txt")
-    [found] = review.collect(tmp_path / "class")
+    [found] = review_input.collect(tmp_path / "class")
     assert found.reason == "a symbolic link (not followed)" and found.sha256 == ""
