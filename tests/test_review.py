@@ -56,11 +56,13 @@ def q3(value: str) -> str:
     return f"colour_parameters = {value}\n"
 
 
+# Magics, a figure and display in an answer cell work as in Jupyter (figures drawn with Agg).
+FIGURE = "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()\ndisplay('a line')\n"
 RIGHT = [  # notebook 3, right answers in several idioms (from tests/test_exercises_nb03.py)
     (q1("inputs * outputs + outputs"), q2("images.reshape(-1, 784)"), q3("3 * 32 * 32 * 10 + 10")),
     (q1("(inputs + 1) * outputs"), q2("images.view(len(images), -1)"), q3("(3 * 32 * 32 + 1) * 10")),
-    (q1("float(inputs * outputs + outputs)"), q2("images.flatten(1)"), q3("30_730.0")),
-    (q1("torch.tensor(inputs * outputs + outputs)"), q2("torch.flatten(images, start_dim=1)"),
+    (FIGURE + q1("float(inputs * outputs + outputs)"), q2("images.flatten(1)"), q3("30_730.0")),
+    (q1("torch.tensor(inputs * outputs + outputs)"), "%%time\n" + q2("torch.flatten(images, start_dim=1)"),
      q3("torch.tensor(30_730)")),
 ]
 MISTAKES = [  # notebook 3: each typical mistake of each exercise, one of each per notebook

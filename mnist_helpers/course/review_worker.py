@@ -228,7 +228,14 @@ def main() -> None:
 
     module = importlib.import_module(job["module"])
     reporters.clear()  # a review reports to no class
-    shell = InteractiveShell.instance()  # before the snapshot: it adds get_ipython and display to the builtins
+    class Shell(InteractiveShell):
+        def enable_matplotlib(self, gui=None):  # %matplotlib inline (or any backend): figures stay with Agg
+            return gui, "agg"
+
+        def enable_gui(self, gui=None):  # no event loop to run in a review
+            pass
+
+    shell = Shell.instance()  # before the snapshot: it adds get_ipython and display to the builtins
     restorer = Restorer(module)
     send(event="ready")
     for index, cell in enumerate(job["cells"]):
