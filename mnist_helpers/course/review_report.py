@@ -11,6 +11,7 @@ hint, never a solution.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from html import escape
@@ -159,12 +160,17 @@ def feedback(learner: str, results, hints: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def report_files(results) -> dict[str, bytes]:
-    """Every file of the report, by its name in the output folder."""
+@functools.lru_cache(maxsize=1)
+def catalog_and_hints() -> tuple[dict, dict[str, str]]:
+    """The verdict catalog and each exercise's hint, read once (the report is written after every notebook)."""
     from ..exercises import registry
 
-    catalog = registry.catalog()
-    hints = {exercise.exercise: exercise._hint for exercise in registry.all_exercises()}
+    return registry.catalog(), {exercise.exercise: exercise._hint for exercise in registry.all_exercises()}
+
+
+def report_files(results) -> dict[str, bytes]:
+    """Every file of the report, by its name in the output folder."""
+    catalog, hints = catalog_and_hints()
     files = {"verdicts.csv": verdicts_csv(results), "index.html": index_html(results, catalog)}
     taken: set[str] = set()
     for learner in sorted({r.learner for r in results if r.status}, key=str.lower):
