@@ -25,7 +25,7 @@ from mnist_helpers import MnistCNN, MnistMLP, MnistModel, ensure_mnist, evaluate
 from mnist_helpers.course.runner import run_series
 from mnist_helpers.data import DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 
-from . import classroom, cnn, hub, memory, pipelines
+from . import classroom, cnn, hub, memory, pipelines, review
 from .report import add_ratios, machine, render, update_readme, write_text
 
 HERE = Path(__file__).resolve().parent
@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     results["peak_rss_mib"] = peak_memory(settings, data_root, args.quick)
     results["series"] = series_times(settings)
     results["classroom"] = classroom.measure(args.quick)
+    results["review"] = review.measure(args.quick, data_root, peak_rss_mib, run_module_code)
     results["kernel_memory"] = memory.figures(results["series"]["peak_bytes"])
     results["hub"] = None if args.quick or hub.find_proxy() is None else hub.measure(data_root)
     add_ratios(results)

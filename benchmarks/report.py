@@ -160,6 +160,10 @@ def render(results: dict) -> str:
         + table(["notebook", "seconds"], rows))
     if "classroom" in results:
         parts.append(classroom.render(results["classroom"]).rstrip())
+    if "review" in results:
+        from .review import render as render_review
+
+        parts.append(render_review(results["review"]).rstrip())
     if "kernel_memory" in results:
         from .memory import render as render_memory
 

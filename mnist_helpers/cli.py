@@ -1,5 +1,5 @@
-"""The command line: ``python -m mnist_helpers train``, ``... notebooks`` (the readiness check), ``... student``
-and ``... site``.
+"""The command line: ``python -m mnist_helpers train``, ``... notebooks`` (the readiness check), ``... student``,
+``... site``, ``... class`` and ``... review``.
 
 Each subcommand is one function below that adds its parser and, with ``set_defaults(run=...)``, the function
 that runs it (taking the parsed arguments, returning the exit status); ``SUBCOMMANDS`` lists them in the order
@@ -162,8 +162,7 @@ def notebooks_command(commands) -> None:
                     "cannot be read).")
     notebooks.add_argument("names", nargs="*", help="notebooks to run, for example 05_train (default: all of them)")
     _notebooks_option(notebooks, "the course's notebooks")
-    notebooks.add_argument("--jobs", type=_whole_number(1), default=2,
-                           help="notebooks executed at the same time (default: 2)")
+    _jobs_and_timeout(notebooks, 1200)
     notebooks.add_argument("--out", type=Path, default=None,
                            help="folder for the executed notebooks: new, empty, or written by an earlier run (which "
                                 "is replaced), and outside the notebooks' folder (default: build/notebooks in the "
@@ -171,8 +170,6 @@ def notebooks_command(commands) -> None:
     notebooks.add_argument("--strict", action="store_true",
                            help="exit with status 1 if any notebook's outputs are different (floating-point noise "
                                 "is not a difference)")
-    notebooks.add_argument("--timeout", type=_whole_number(1), default=1200, metavar="SECONDS",
-                           help="time limit for each notebook (default: 1200)")
     notebooks.add_argument("--class-size", type=_whole_number(1), default=None, metavar="N",
                            help="end with the settings of a JupyterHub for N learners at once (memory, CPU, "
                                 "OMP_NUM_THREADS), sized from each kernel's measured peak memory")
@@ -225,12 +222,42 @@ def class_command(commands) -> None:
     parser.set_defaults(run=teacher.main)
 
 
-SUBCOMMANDS = (train_command, notebooks_command, student_command, site_command, class_command)
+def review_command(commands) -> None:
+    from .course import review
+
+    parser = commands.add_parser(
+        "review", help="check a class's returned notebooks again, safely, into a report (CSV, page, feedback)",
+        description="Match each returned notebook to its course notebook by content, run its answer cells inside "
+                    "the teacher's notebook (lesson and check cells the teacher's own, stored outputs ignored) in a "
+                    "child process with a time and a memory limit, and write verdicts.csv, index.html and one "
+                    "feedback file per learner. The submissions are only read. Exit status 2 if the review cannot "
+                    "start (a folder refused, no submissions).")
+    parser.add_argument("submissions", type=Path, help="a folder of returned notebooks (flat, or one subfolder per "
+                                                       "learner), or a .zip of one")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder for the report: new, empty, or an earlier review's (unchanged), which is "
+                             "updated: notebooks reviewed there and unchanged since are not run again")
+    _jobs_and_timeout(parser, review.DEFAULT_TIMEOUT)
+    parser.add_argument("--memory", type=_learning_rate, default=review.DEFAULT_MEMORY_GIB, metavar="GIB",
+                        help=f"memory limit for each notebook, in GiB (default: {review.DEFAULT_MEMORY_GIB:g}; "
+                             "Linux and macOS only)")
+    _notebooks_option(parser, "the teacher notebooks")
+    parser.set_defaults(run=run_review)
+
+
+SUBCOMMANDS = (train_command, notebooks_command, student_command, site_command, class_command, review_command)
 
 
 def _notebooks_option(parser: argparse.ArgumentParser, which: str) -> None:
     parser.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
                         help=f"the folder of {which} (default: the repository's notebooks/, else the current folder)")
+
+
+def _jobs_and_timeout(parser: argparse.ArgumentParser, timeout: int) -> None:
+    parser.add_argument("--jobs", type=_whole_number(1), default=2,
+                        help="notebooks executed at the same time (default: 2)")
+    parser.add_argument("--timeout", type=_whole_number(1), default=timeout, metavar="SECONDS",
+                        help=f"time limit for each notebook (default: {timeout})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,6 +343,12 @@ def run_site(args: argparse.Namespace) -> int:
     from .course import site
 
     return site.main(args.out, solutions=not args.without_solutions, notebooks=args.notebooks)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    from .course import review
+
+    return review.main(args.submissions, args.out, args.notebooks, args.jobs, args.timeout, args.memory)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -101,3 +101,13 @@ def test_peak_memory_of_a_failing_process_is_a_clear_error():
         peak_rss_mib("failing", "raise SystemExit(3)")
     label, mib = peak_rss_mib("small", "x = bytearray(200 * 2**20); x[::4096] = b'1' * len(x[::4096])")
     assert label == "small" and mib > 200
+
+
+@pytest.mark.slow  # the quick run: trainings, a notebook, timed subprocesses
+def test_the_review_is_measured(quick_run):
+    results, report, _ = quick_run
+    figures = results["review"]
+    assert figures["notebooks"] == 2 and figures["all_reviewed"] and figures["jobs"] == 2
+    assert figures["per_minute"] == pytest.approx(60 * 2 / figures["seconds"])
+    assert figures["reviewer_peak_mib"] > 0 and figures["notebook_peak_mib"] > 0
+    assert "### Reviewing returned work" in report

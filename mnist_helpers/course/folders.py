@@ -49,14 +49,17 @@ def default_notebooks() -> Path:
     return root / "notebooks" if root is not None else Path.cwd()
 
 
-def refuse_overlap(out: Path, notebooks: Path, inside_repository: bool = False) -> None:
+def refuse_overlap(out: Path, notebooks: Path, inside_repository: bool = False,
+                   also: list[tuple[Path, str]] = ()) -> None:
     """Refuse ``out`` if it is, contains or lies inside ``notebooks`` or the course's repository.
 
     ``inside_repository=True`` allows a folder inside the repository (such as ``build/``), never
     the notebooks' folder, a folder inside it, the repository itself or a folder holding it.
+    ``also``: more folders to keep apart from ``out`` in the same way, each with what to call it.
     """
     target, root = Path(out).resolve(), repository_root()
     notebooks = [(Path(notebooks).resolve(), "the teacher notebooks' folder")]
+    notebooks += [(Path(folder).resolve(), what) for folder, what in also]
     repository = [(root, "the course's repository")] if root is not None else []
     # The most telling relation first: a folder inside notebooks/ lies inside the repository too.
     for where, folders, relation in [
