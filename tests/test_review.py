@@ -52,32 +52,35 @@ def q2(body: str) -> str:
     return f"def flatten(images):\n    return {body}\n"
 
 
-def q3(value: str) -> str:
-    return f"colour_parameters = {value}\n"
+def q3(forward: str, inputs: str = "3 * 32 * 32") -> str:
+    """A ColourModel whose layer takes ``inputs`` and whose forward returns ``forward`` (of ``xb``)."""
+    return (f"class ColourModel(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            f"        self.linear = nn.Linear({inputs}, 10)\n\n    def forward(self, xb):\n        return {forward}\n")
 
 
 # Magics, a figure and display in an answer cell work as in Jupyter (figures drawn with Agg).
 FIGURE = "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()\ndisplay('a line')\n"
 RIGHT = [  # notebook 3, right answers in several idioms (from tests/test_exercises_nb03.py)
-    (q1("inputs * outputs + outputs"), q2("images.reshape(-1, 784)"), q3("3 * 32 * 32 * 10 + 10")),
-    (q1("(inputs + 1) * outputs"), q2("images.view(len(images), -1)"), q3("(3 * 32 * 32 + 1) * 10")),
-    (FIGURE + q1("float(inputs * outputs + outputs)"), q2("images.flatten(1)"), q3("30_730.0")),
+    (q1("inputs * outputs + outputs"), q2("images.reshape(-1, 784)"), q3("self.linear(xb.reshape(-1, 3 * 32 * 32))")),
+    (q1("(inputs + 1) * outputs"), q2("images.view(len(images), -1)"), q3("self.linear(xb.flatten(1))", "3072")),
+    (FIGURE + q1("float(inputs * outputs + outputs)"), q2("images.flatten(1)"),
+     q3("self.linear(xb.view(xb.size(0), -1))")),
     (q1("torch.tensor(inputs * outputs + outputs)"), "%%time\n" + q2("torch.flatten(images, start_dim=1)"),
-     q3("torch.tensor(30_730)")),
+     q3("self.linear(torch.flatten(xb, 1))")),
 ]
 MISTAKES = [  # notebook 3: each typical mistake of each exercise, one of each per notebook
     ((q1("inputs * outputs"), "weights-only"), (q2("images.reshape(-1, 28)"), "rows-of-pixels"),
-     (q3("32 * 32 * 10 + 10"), "one-channel")),
+     (q3("self.linear(xb.reshape(-1, 1024))", "1024"), "one-channel")),
     ((q1("inputs + outputs"), "added-sizes"), (q2("images.reshape(784, -1)"), "images-in-columns"),
-     (q3("3 * 32 * 32 * 10"), "weights-only")),
+     (q3("self.linear(xb.reshape(-1, 784))", "784"), "mnist-size")),
     ((q1("inputs * outputs + inputs"), "bias-per-input"), (q2("images.flatten()"), "flattened-batch"),
-     (q3("3 * 32 * 32"), "inputs-only")),
+     (q3("self.linear(xb)"), "no-flatten")),
     ((q1("inputs * outputs + 1"), "one-bias"), (q2("images.reshape(len(images), 28, 28)"), "wrong-shape"),
-     (q3("3 * 32 * 32 + 10"), "added-sizes")),
+     (q3("self.linear(xb.reshape(128, -1))"), "fixed-batch")),
     ((q1("7850"), "constant-answer"), (q2("images.reshape(-1, 784).double()"), "changed-dtype"),
-     (q3("784 * 10 + 10"), "mnist-count")),
+     (q3("self.linear(xb.reshape(-1, 3072)).softmax(dim=1)"), "softmax-at-end")),
     ((q1("sum(p.numel() for p in nn.Linear(inputs, outputs).parameters())"), "uses-nn-linear"),
-     (q2("images.transpose(2, 3).reshape(-1, 784)"), "pixel-order"), (q3("30_740"), "not-yet")),
+     (q2("images.transpose(2, 3).reshape(-1, 784)"), "pixel-order"), (q3("self.linear(xb.reshape(-1, 3072)).squeeze()"), "wrong-shape")),
 ]
 NB04_MISTAKES = {"q1": ("def predict(outputs):\n    return outputs.argmin(dim=1)\n", "smallest"),
                  "q2": ("def softmax(outputs):\n    e = torch.exp(outputs)\n"
@@ -137,15 +140,16 @@ def make_submissions(folder: Path) -> dict[str, object]:
         "q2": "import mnist_helpers.exercises as e\nfrom mnist_helpers.exercises.verdicts import Verdict\n"
               "e.nb03.q2 = None\ntype(exercises.q3).verdict = lambda self, a: Verdict(self.exercise, self.exercise "
               "+ '/correct', 'Correct')\n" + q2("images"),
-        "q3": "exercises = None\n" + q3("1")}), folder / "patcher" / "03_model.ipynb")
-    expected["patcher/03_model.ipynb"] = ("not-yet", "wrong-shape", "not-yet")
+        "q3": "exercises = None\n" + q3("self.linear(xb.reshape(-1, 784))", "784")}),
+          folder / "patcher" / "03_model.ipynb")
+    expected["patcher/03_model.ipynb"] = ("not-yet", "wrong-shape", "mnist-size")
 
     old = answered("03_model", right)  # an older version: lesson cells edited, ids changed, q3's answer missing
     for cell in old.cells:
         cell["id"] = "old-" + cell["id"]
         if cell.cell_type == "markdown" and cell.source.startswith("## "):
             cell.source = cell.source.replace("## ", "## Part: ", 1)
-    old.cells = [c for c in old.cells if not ("solution" in c.metadata.get("tags", []) and "colour" in c.source)]
+    old.cells = [c for c in old.cells if not ("solution" in c.metadata.get("tags", []) and "ColourModel" in c.source)]
     write(old, folder / "older" / "03_model.ipynb")
     expected["older/03_model.ipynb"] = ("correct", "correct", "not-answered")
 
