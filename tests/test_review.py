@@ -80,7 +80,8 @@ MISTAKES = [  # notebook 3: each typical mistake of each exercise, one of each p
     ((q1("7850"), "constant-answer"), (q2("images.reshape(-1, 784).double()"), "changed-dtype"),
      (q3("self.linear(xb.reshape(-1, 3072)).softmax(dim=1)"), "softmax-at-end")),
     ((q1("sum(p.numel() for p in nn.Linear(inputs, outputs).parameters())"), "uses-nn-linear"),
-     (q2("images.transpose(2, 3).reshape(-1, 784)"), "pixel-order"), (q3("self.linear(xb.reshape(-1, 3072)).squeeze()"), "wrong-shape")),
+     (q2("images.transpose(2, 3).reshape(-1, 784)"), "pixel-order"),
+     (q3("self.linear(xb.reshape(-1, 3072)).squeeze()"), "wrong-shape")),
 ]
 NB04_MISTAKES = {"q1": ("def predict(outputs):\n    return outputs.argmin(dim=1)\n", "smallest"),
                  "q2": ("def softmax(outputs):\n    e = torch.exp(outputs)\n"

@@ -116,13 +116,13 @@ def _scores(model: nn.Module, images: torch.Tensor, first: bool):
     try:
         return call(model, images, given=f"a batch of shape {list(images.shape)}")
     except Wrong as why:
+        if why.mistake == "raised" and not first:  # it took the batch of 128, so it does flatten
+            raise Wrong(f"the model works on a batch of 128 but not on {list(images.shape)}: let the batch size "
+                        f"follow the images, reshape(-1, {COLOUR_INPUTS:,}) or flatten(1)", "fixed-batch") from None
         if why.mistake == "raised" and "cannot be multiplied" in str(why):
             raise Wrong(f"the model raised an error on a batch {list(images.shape)}: the layer got 32 numbers per row."
                         f" Flatten each image to {COLOUR_INPUTS:,} values first, [B, {COLOUR_INPUTS:,}]",
                         "no-flatten") from None
-        if why.mistake == "raised" and not first:
-            raise Wrong(f"the model works on a batch of 128 but not on {list(images.shape)}: let the batch size "
-                        f"follow the images, reshape(-1, {COLOUR_INPUTS:,}) or flatten(1)", "fixed-batch") from None
         raise
 
 
