@@ -31,7 +31,8 @@ def accuracy(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def check_images(xb: torch.Tensor) -> None:
     """Refuse a batch that is not float images of 28x28 pixels, saying what was expected."""
-    if xb.shape[-2:] != (28, 28) or not xb.is_floating_point():
+    one_channel = xb.dim() in (2, 3) or (xb.dim() == 4 and xb.shape[1] == 1)  # [28, 28], [B, 28, 28] or [B, 1, 28, 28]
+    if xb.shape[-2:] != (28, 28) or not one_channel or not xb.is_floating_point():
         raise ValueError(
             "the model expects float images of 28x28 pixels, a batch shaped [B, 1, 28, 28] "
             f"(what ToTensor() gives); got a {xb.dtype} tensor of shape {list(xb.shape)}"

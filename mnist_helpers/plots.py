@@ -14,8 +14,10 @@ def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, 
     """A grid of images with their labels (or ``names[label]``); with ``predictions``, mistakes are marked in red."""
     n = len(images)
     nrows = (n + ncols - 1) // ncols
-    row_height = 1.5 if predictions is None else 1.8  # two-line titles need more room
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, row_height * nrows), squeeze=False)
+    row_height = 1.6 if predictions is None else 1.9  # two-line titles need more room
+    # constrained layout leaves each row's titles room above it (tight_layout let them run into the row above)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, row_height * nrows), squeeze=False,
+                             layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -37,7 +39,6 @@ def show_images(images: torch.Tensor, labels, predictions=None, ncols: int = 8, 
                 ax.set_yticks([])
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -78,20 +79,30 @@ def plot_history(history: list[dict], title: str = "Training progress") -> Figur
 
 
 def plot_confusion_matrix(matrix: torch.Tensor, title: str = "Confusion matrix") -> Figure:
-    """True digit down, predicted digit across; each cell shows its count."""
+    """True digit down, predicted digit across; each cell shows its count.
+
+    Only the mistakes are coloured, on a scale of their own: the right answers on the diagonal,
+    ten times as many, would leave every mistake nearly white.
+    """
     fig, ax = plt.subplots(figsize=(6, 5.5))
     matrix = matrix.cpu()
-    image = ax.imshow(matrix.numpy(), cmap="Blues")
-    threshold = matrix.max().item() / 2
+    mistakes = matrix.clone().double()
+    mistakes.fill_diagonal_(float("nan"))  # drawn in light gray (set_bad), outside the colour scale
+    cmap = plt.get_cmap("Reds").copy()
+    cmap.set_bad("#e8e8e8")
+    image = ax.imshow(mistakes.numpy(), cmap=cmap, vmin=0)
+    threshold = mistakes.nan_to_num(0).max().item() / 2
     for true in range(matrix.shape[0]):
         for pred in range(matrix.shape[1]):
             count = int(matrix[true, pred])
+            right = true == pred
             ax.text(pred, true, str(count), ha="center", va="center", fontsize=8,
-                    color="white" if count > threshold else "black")
+                    fontweight="bold" if right else "normal",
+                    color="white" if not right and count > threshold else "black")
     ax.set_xticks(range(matrix.shape[1]))
     ax.set_yticks(range(matrix.shape[0]))
     ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="wrong predictions (the diagonal, in gray, is right)")
     fig.tight_layout()
     return fig
 

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from mnist_helpers import exercises
+from mnist_helpers.data import to_float
 from mnist_helpers.exercises import Exercise, Stopped, Wrong, exercise_ids, is_stub, nb01, nb03, nb04, nb05, nb07
 from mnist_helpers.exercises.registry import exercises_of, modules
 
@@ -40,7 +41,8 @@ def resolve(answer, mnist_data):
 
 @pytest.fixture(scope="session")
 def mnist_data(data_root):
-    return exercises.mnist(), exercises.mnist(train=False)
+    """What a learner's notebook holds: float images in [0, 1] (the checks keep the pixels as bytes)."""
+    return tuple((to_float(pixels), labels) for pixels, labels in (exercises.mnist(), exercises.mnist(train=False)))
 
 
 def right_cases(module, right: dict) -> list:

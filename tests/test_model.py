@@ -63,11 +63,17 @@ def test_the_cnn_keeps_its_weights_in_the_usual_layout_for_other_devices():
 
 
 @pytest.mark.parametrize("model_class", MODELS)
-@pytest.mark.parametrize("bad", [torch.rand(4, 1, 32, 32), torch.rand(4, 784),
-                                 torch.zeros(4, 1, 28, 28, dtype=torch.uint8)])
+@pytest.mark.parametrize("bad", [torch.rand(4, 1, 32, 32), torch.rand(4, 784), torch.rand(4, 3, 28, 28),
+                                 torch.rand(2, 4, 1, 28, 28), torch.zeros(4, 1, 28, 28, dtype=torch.uint8)])
 def test_every_model_refuses_images_it_cannot_read(model_class, bad):
     with pytest.raises(ValueError, match=r"the model expects float images of 28x28 pixels.*got a torch\.\w+ tensor"):
         model_class()(bad)
+
+
+@pytest.mark.parametrize("model_class", MODELS)
+@pytest.mark.parametrize("shape", [(4, 1, 28, 28), (4, 28, 28)])
+def test_every_model_reads_a_batch_with_or_without_its_channel(model_class, shape):
+    assert model_class()(torch.rand(shape)).shape == (4, 10)
 
 
 def test_the_cnn_learns_with_the_same_fit(seeded, small_loaders):

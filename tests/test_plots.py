@@ -36,6 +36,17 @@ def test_show_images_without_predictions(train_tensors):
     assert len(fig.axes[5].images) == 1 and len(fig.axes[7].images) == 0  # grid padded with empty panels
 
 
+@pytest.mark.parametrize("with_predictions", [False, True])
+def test_no_title_runs_into_the_row_above(train_tensors, with_predictions):
+    images, labels = train_tensors
+    fig = show_images(images[:16], labels[:16], labels[:16] if with_predictions else None, title="A grid")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for above, below in zip(fig.axes[:8], fig.axes[8:], strict=True):
+        title = below.title.get_window_extent(renderer)
+        assert title.y1 <= above.get_window_extent(renderer).y0, "a second-row title overlaps the image above it"
+
+
 def test_plot_history_draws_every_recorded_curve():
     history = [{"val_acc": 0.8 + i / 100, "val_loss": 1 - i / 10, "train_loss": 1.0} for i in range(4)]
     fig = plot_history(history)  # what fit records: no training accuracy
@@ -54,6 +65,19 @@ def test_confusion_matrix_plot_writes_counts():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert len(texts) == 100 and texts[23] == "23"
     assert fig.axes[0].get_xlabel() == "predicted digit"
+
+
+def test_the_confusion_matrix_colours_the_mistakes_on_their_own_scale():
+    matrix = torch.full((10, 10), 2)
+    matrix.fill_diagonal_(900)
+    matrix[3, 5] = 40  # the worst mistake: the darkest cell, although the diagonal is 20 times larger
+    fig = plot_confusion_matrix(matrix)
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == (0, 40)
+    colours = image.to_rgba(image.get_array())
+    assert tuple(colours[0, 0]) == tuple(image.get_cmap().get_bad())  # the right answers: gray, off the scale
+    assert colours[3, 5, :3].sum() < colours[3, 4, :3].sum()  # darker than a mistake of 2
+    assert fig.axes[0].texts[0].get_fontweight() == "bold"
 
 
 def test_weights_and_label_counts(seeded):

@@ -306,20 +306,16 @@ def what_went_wrong(err: BaseException) -> str:
 
 
 def mnist(train: bool = True):
-    """MNIST's training (or test) images and labels, from the data folder the notebook uses, loaded once.
+    """MNIST's training (or test) pixels (uint8, 0-255) and labels, read from the notebook's data folder.
 
-    The checks only read them: a learner's answer never gets these tensors.
+    Read afresh by each check (about 0.1 s) and dropped after it, as bytes: a check adds nothing
+    to the memory a learner's kernel keeps. The checks only read them, and a learner's answer
+    never gets these tensors.
     """
+    from ..data import load_pixels
     from ..download import data_root_in_use
 
-    return _load_mnist(train, data_root_in_use("mnist"))
-
-
-@functools.lru_cache(maxsize=2)
-def _load_mnist(train: bool, data_root):
-    from ..data import load_mnist
-
-    return load_mnist(train=train, data_root=data_root)
+    return load_pixels(train=train, data_root=data_root_in_use("mnist"))
 
 
 def is_stub(function: Callable) -> bool:

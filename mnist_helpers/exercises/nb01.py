@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import math
 
+import torch
+
+from ..data import to_float
 from . import Exercise, Wrong, close, explain, mnist, number, numbers_in, shape_of
+
+
+def average(pixels: torch.Tensor) -> torch.Tensor:
+    """The average of ``[N, 1, 28, 28]`` uint8 pixels as one float32 28x28 image in [0, 1], without a float copy."""
+    return torch.from_numpy(pixels.numpy().mean(axis=(0, 1), dtype="float64") / 255).float()
 
 
 def _count_of_sevens(answer) -> str:
@@ -30,8 +38,9 @@ def _count_of_sevens(answer) -> str:
 
 
 def _first_sevens(answer) -> str:
-    (images, labels), (test_images, test_labels) = mnist(), mnist(train=False)
+    (pixels, labels), (test_pixels, test_labels) = mnist(), mnist(train=False)
     sevens = (labels == 7).nonzero().flatten()[:8]
+    truth = to_float(pixels[sevens])
     if isinstance(answer, (list, tuple)):
         raise Wrong(f"that is a {type(answer).__name__} of images: stack them into one tensor (torch.stack)",
                     "list-not-stacked")
@@ -43,23 +52,23 @@ def _first_sevens(answer) -> str:
         raise Wrong(f"the answer should have shape [8, 1, 28, 28] (8 images as ToTensor gives them), got "
                     f"{list(shape)}", "wrong-shape")
     got = numbers_in(answer, "first_sevens")
-    if close(got, images[sevens] * 255):
+    if close(got, truth * 255):
         raise Wrong("these values go from 0 to 255: ToTensor gives floats from 0 to 1 (take the images through "
                     "the dataset, dataset[i][0], or divide by 255)", "not-scaled")
-    if close(got, images[sevens], 1e-6):
+    if close(got, truth, 1e-6):
         return f"the first eight 7s are training images {sevens.tolist()}."
     raise explain(got, [
-        (images[:8], "not-filtered",
+        (to_float(pixels[:8]), "not-filtered",
                      "these are the first eight training images, of every digit: pick the ones labelled 7"),
-        (test_images[(test_labels == 7).nonzero().flatten()[:8]], "test-set",
+        (to_float(test_pixels[(test_labels == 7).nonzero().flatten()[:8]]), "test-set",
                                                                   "these are the first eight 7s of the test set: "
                                                                    "take them from the training set"),
     ], "these are not the first eight 7s of the training set, in order", same=lambda a, b: close(a, b, 1e-6))
 
 
 def _average_image(answer) -> str:
-    (images, _), (test_images, _) = mnist(), mnist(train=False)
-    truth = images.mean(dim=0)[0]
+    (pixels, _), (test_pixels, _) = mnist(), mnist(train=False)
+    truth = average(pixels)
     shape = shape_of(answer)  # judged before numbers_in copies the answer
     if shape == (1, 28, 28):
         raise Wrong("shape [1, 28, 28] still has the channel dimension, and plt.imshow cannot draw it: make it 28x28",
@@ -72,13 +81,13 @@ def _average_image(answer) -> str:
         return "a blurry blob where most digits have ink, brightest in the middle."
     raise explain(got, [
         (truth * 255, "not-scaled", "its values go up to 255: bring them to 0-1 by dividing by 255 (ToTensor's scale)"),
-        (truth * len(images), "sum-not-mean",
+        (truth * len(pixels), "sum-not-mean",
                               "these are sums over the images, not averages: divide by the number of images"),
-        (truth * len(images) * 255, "sum-not-scaled",
+        (truth * len(pixels) * 255, "sum-not-scaled",
                                     "these are sums of values 0-255: divide by the number of images, and by 255"),
-        (test_images.mean(dim=0)[0], "test-set",
+        (average(test_pixels), "test-set",
                                      "this is the average of the test images: average the 60,000 training images"),
-        (images[:16].mean(dim=0)[0], "shown-images-only",
+        (average(pixels[:16]), "shown-images-only",
                                      "this is the average of only the first 16 images: average all 60,000"),
     ], "this is not the average of all 60,000 training images", same=lambda a, b: close(a, b, 1e-4))
 
