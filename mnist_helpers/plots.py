@@ -78,11 +78,12 @@ def plot_history(history: list[dict], title: str = "Training progress") -> Figur
     return fig
 
 
-def plot_confusion_matrix(matrix: torch.Tensor, title: str = "Confusion matrix") -> Figure:
+def plot_confusion_matrix(matrix: torch.Tensor, title: str = "Confusion matrix", darkest: int | None = None) -> Figure:
     """True digit down, predicted digit across; each cell shows its count.
 
     Only the mistakes are coloured, on a scale of their own: the right answers on the diagonal,
-    ten times as many, would leave every mistake nearly white.
+    ten times as many, would leave every mistake nearly white. ``darkest``: the count drawn
+    darkest (by default this matrix's largest mistake); give two matrices the same to compare them.
     """
     fig, ax = plt.subplots(figsize=(6, 5.5))
     matrix = matrix.cpu()
@@ -90,8 +91,10 @@ def plot_confusion_matrix(matrix: torch.Tensor, title: str = "Confusion matrix")
     mistakes.fill_diagonal_(float("nan"))  # drawn in light gray (set_bad), outside the colour scale
     cmap = plt.get_cmap("Reds").copy()
     cmap.set_bad("#e8e8e8")
-    image = ax.imshow(mistakes.numpy(), cmap=cmap, vmin=0)
-    threshold = mistakes.nan_to_num(0).max().item() / 2
+    if darkest is None:
+        darkest = max(int(mistakes.nan_to_num(0).max()), 1)
+    image = ax.imshow(mistakes.numpy(), cmap=cmap, vmin=0, vmax=darkest)
+    threshold = darkest / 2
     for true in range(matrix.shape[0]):
         for pred in range(matrix.shape[1]):
             count = int(matrix[true, pred])

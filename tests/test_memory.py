@@ -17,8 +17,13 @@ def test_a_peak_grown_beyond_the_margin_is_named():
     assert grown.startswith("09_convolutions: 2.09 x the import-torch kernel, committed 1.80")
 
 
-def test_the_committed_figures_are_under_one_gibibyte():
-    assert all(figure["peak_mib"] < 1024 for figure in memory.committed().values())
+def test_the_committed_figures_are_under_one_gibibyte_but_for_the_stated_misses():
+    figures = memory.committed()
+    assert len(figures) == 9, "the committed figures are of the whole series"
+    over = {name for name, figure in figures.items() if figure["peak_mib"] >= memory.ONE_GIB_MIB}
+    assert over == set(memory.OVER_ONE_GIB), "update OVER_ONE_GIB and the README's table with the new figures"
+    for name, (ceiling, _) in memory.OVER_ONE_GIB.items():
+        assert figures[name]["peak_mib"] < ceiling, name
 
 
 @pytest.mark.slow  # runs two kernels

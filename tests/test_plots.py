@@ -78,6 +78,7 @@ def test_the_confusion_matrix_colours_the_mistakes_on_their_own_scale():
     assert tuple(colours[0, 0]) == tuple(image.get_cmap().get_bad())  # the right answers: gray, off the scale
     assert colours[3, 5, :3].sum() < colours[3, 4, :3].sum()  # darker than a mistake of 2
     assert fig.axes[0].texts[0].get_fontweight() == "bold"
+    assert plot_confusion_matrix(matrix, darkest=80).axes[0].images[0].get_clim() == (0, 80)  # a shared scale
 
 
 def test_weights_and_label_counts(seeded):
