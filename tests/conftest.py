@@ -8,7 +8,8 @@ import matplotlib
 import pytest
 import torch
 
-from mnist_helpers.data import load_mnist
+from mnist_helpers import exercises
+from mnist_helpers.data import load_mnist, to_float
 from mnist_helpers.download import MNIST_SHA256, ensure_mnist, raw_folder
 
 matplotlib.use("Agg")  # in this process only: notebook kernels must keep their inline backend
@@ -77,3 +78,9 @@ def chromium():
             pytest.fail(NO_BROWSER + " (MNIST_REQUIRE_BROWSER is set)")
         pytest.skip(NO_BROWSER)
     return found
+
+
+@pytest.fixture(scope="session")
+def mnist_data(data_root):
+    """What a learner's notebook holds: float images in [0, 1] (the checks keep the pixels as bytes)."""
+    return tuple((to_float(pixels), labels) for pixels, labels in (exercises.mnist(), exercises.mnist(train=False)))

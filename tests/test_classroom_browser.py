@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
+from classroom_fakes import EXERCISES, FAKE, NAMES, http
 from lab_session import CHROMIUM_ARGS, ROOT, free_port
-from test_classroom import EXERCISES, FAKE, NAMES, http
 
 from mnist_helpers.classroom.storage import ClassDatabase, class_keys
 from mnist_helpers.classroom.summary import summarise
@@ -30,7 +30,7 @@ ARTIFACTS = ROOT / "artifacts" / "class"
 SERVER = """
 import asyncio, collections, sys
 sys.path.insert(0, {tests!r})
-from test_classroom import FAKE, EXERCISES
+from classroom_fakes import FAKE, EXERCISES
 from mnist_helpers.classroom.teacher import serve
 asyncio.run(serve({folder!r}, "127.0.0.1", {port}, catalog=FAKE, exercise_ids=EXERCISES,
                   ready=lambda app, port: print("ready", flush=True)))

@@ -18,8 +18,8 @@ import urllib.request
 
 import pytest
 import tornado.web
+from classroom_fakes import EXERCISES, FAKE, http
 from lab_session import free_port
-from test_classroom import EXERCISES, FAKE, http
 
 from mnist_helpers.classroom import client as class_client
 from mnist_helpers.classroom.storage import class_keys

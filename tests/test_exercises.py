@@ -6,7 +6,6 @@ each wrong one with the words its own message must contain.
 """
 
 import ast
-import importlib
 import json
 import re
 import signal
@@ -15,35 +14,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from exercise_tables import MODULES, checks_of, names_of, presses_stop, resolve, stable_softmax, tables
 
-from mnist_helpers import exercises
-from mnist_helpers.data import to_float
 from mnist_helpers.exercises import Exercise, Stopped, Wrong, exercise_ids, is_stub, nb01, nb03, nb04, nb05, nb07
-from mnist_helpers.exercises.registry import exercises_of, modules
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-MODULES = [module.__name__.rpartition(".")[2] for module in modules()]  # "nb01", ...
 
 
 # --- what the tables share -----------------------------------------------------------------------
-
-class From:
-    """An answer computed from MNIST (the exercises whose answer is a value): ``make(data)``, where
-    ``data`` is ``((images, labels), (test_images, test_labels))``."""
-
-    def __init__(self, make):
-        self.make = make
-
-
-def resolve(answer, mnist_data):
-    return answer.make(mnist_data) if isinstance(answer, From) else answer
-
-
-@pytest.fixture(scope="session")
-def mnist_data(data_root):
-    """What a learner's notebook holds: float images in [0, 1] (the checks keep the pixels as bytes)."""
-    return tuple((to_float(pixels), labels) for pixels, labels in (exercises.mnist(), exercises.mnist(train=False)))
-
 
 def right_cases(module, right: dict) -> list:
     return [pytest.param(getattr(module, q), answer, id=f"{module.__name__[-4:]}.{q}-right{i}")
@@ -68,21 +46,6 @@ def assert_wrong(exercise: Exercise, answer, words: str, others: list[str], mnis
     assert line.endswith(f"(For a hint, run exercises.{exercise.name}.hint())"), line
     assert words in line, line
     assert not [w for w in others if w in line], line
-
-
-def checks_of(name: str):
-    """The checks of one notebook: checks_of("nb04") is mnist_helpers.exercises.nb04."""
-    return importlib.import_module(f"mnist_helpers.exercises.{name}")
-
-
-def tables():
-    """Every notebook's (RIGHT, WRONG) tables."""
-    return {name: importlib.import_module(f"test_exercises_{name}") for name in MODULES}
-
-
-def names_of(name: str) -> list[str]:
-    """The names of a module's exercises, in order: names_of("nb04") is ["q1", "q2", "q3"]."""
-    return [exercise.name for exercise in exercises_of(checks_of(name))]
 
 
 def test_every_exercise_has_three_right_answers_and_wrong_ones_with_their_own_messages():
@@ -175,18 +138,6 @@ def test_an_answer_that_changes_its_input_gets_its_own_message_and_is_judged_on_
         return torch.exp(outputs) / torch.exp(outputs).sum(dim=1, keepdim=True)
 
     assert "changed the tensor it was given" in nb04.q2.verdict(softmax).line
-
-
-def presses_stop(outputs):
-    """What the kernel's stop button does while the learner's code runs: a SIGINT arrives."""
-    signal.raise_signal(signal.SIGINT)
-    while True:
-        pass
-
-
-def stable_softmax(outputs):
-    exps = torch.exp(outputs - outputs.max(dim=1, keepdim=True).values)
-    return exps / exps.sum(dim=1, keepdim=True)
 
 
 def test_the_stop_button_stops_the_check_with_one_line_and_later_checks_stay_right():

@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from test_exercises import From
+from exercise_tables import From
 
 
 def images(d):

@@ -5,7 +5,7 @@ from collections import Counter
 
 import numpy as np
 import torch
-from test_exercises import From
+from exercise_tables import From
 from torch.utils.data import TensorDataset, random_split
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_exercises import checks_of, mnist_data, resolve, stable_softmax, tables  # noqa: F401
+from exercise_tables import checks_of, presses_stop, resolve, stable_softmax, tables
 from torch import nn
 
 from mnist_helpers import exercises
@@ -132,7 +132,6 @@ def test_reporters_get_each_verdict_once_and_a_failing_one_changes_nothing(capsy
 
 
 def test_the_stop_button_is_reported_as_stopped(monkeypatch):
-    from test_exercises import presses_stop
 
     heard = []
     monkeypatch.setattr(exercises, "reporters", [heard.append])
@@ -240,7 +239,6 @@ def raises_after_relu(x):
 
 
 def presses_stop_after_relu(x):
-    from test_exercises import presses_stop
 
     x.relu()
     presses_stop(x)

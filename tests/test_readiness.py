@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_runner import files, notebook
+from course_notebooks import files, notebook
 
 from mnist_helpers.course import hub, runner
 from mnist_helpers.course.notebooks import shown
