@@ -84,3 +84,24 @@ def chromium():
 def mnist_data(data_root):
     """What a learner's notebook holds: float images in [0, 1] (the checks keep the pixels as bytes)."""
     return tuple((to_float(pixels), labels) for pixels, labels in (exercises.mnist(), exercises.mnist(train=False)))
+
+
+@pytest.fixture(scope="module")
+def lab(chromium, data_root):
+    """A JupyterLab on 127.0.0.1 for one test module, stopped at its end (lab_session.running_jupyterlab)."""
+    from lab_session import running_jupyterlab
+
+    with running_jupyterlab(data_root) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def page(lab, chromium):
+    """One Chromium page, 1280x900, for the module's JupyterLab."""
+    from lab_session import CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        browser.close()

@@ -20,11 +20,9 @@ import papermill
 import pytest
 from lab_session import (
     ARTIFACTS,
-    CHROMIUM_ARGS,
     ROOT,
     find_chromium,
     run_notebook,
-    running_jupyterlab,
     screenshot,
     wait_for,
 )
@@ -40,23 +38,6 @@ PAD_READINGS = {
     "09_convolutions": lambda text: re.findall(r"(?m)^CNN +(\d) +\d$", text),  # pad.show() is a figure, not a pad
 }
 pytestmark = pytest.mark.slow  # a browser, a JupyterLab and the series
-
-
-@pytest.fixture(scope="module")
-def lab(chromium, data_root):
-    with running_jupyterlab(data_root) as lab:
-        yield lab
-
-
-@pytest.fixture(scope="module")
-def page(lab, chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        yield page
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import math
 
 import nbformat
 import pytest
-from lab_session import ARTIFACTS, CHROMIUM_ARGS, run_notebook, running_jupyterlab, screenshot, wait_for
+from lab_session import ARTIFACTS, run_notebook, screenshot, wait_for
 
 pytestmark = pytest.mark.slow  # a browser, a JupyterLab and a training
 
@@ -40,22 +40,6 @@ SEVEN = [(0.12, 0.12), (0.42, 0.12), (0.36, 0.25), (0.3, 0.38), (0.25, 0.5)]  # 
 LOOP = [(0.5 + 0.22 * math.sin(a), 0.5 - 0.32 * math.cos(a)) for a in (k * 2 * math.pi / 36 for k in range(37))]
 
 
-@pytest.fixture(scope="module")
-def lab(chromium, data_root):
-    with running_jupyterlab(data_root) as lab:
-        yield lab
-
-
-@pytest.fixture(scope="module")
-def page(lab, chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
-        browser.close()
-
-
 def write_notebook(folder) -> None:
     cells = [nbformat.v4.new_code_cell(source)
              for source in (TRAIN_AND_SHOW, "pad = DrawingPad(model)\npad", DRAW_FROM_PYTHON, REPORT)]
@@ -78,6 +62,13 @@ def draw(page, points) -> None:
 
 def shown_guess(page) -> str:
     return page.locator(".mnist-pad").get_attribute("data-guess") or ""
+
+
+def wait_for_guess(page, shown: bool) -> None:
+    """Playwright's own wait, in the page: until the pad shows a guess (``shown``) or none (after Clear)."""
+    test = "!!" if shown else "!"
+    page.wait_for_function(f"() => {test}(document.querySelector('.mnist-pad') || {{dataset: {{}}}}).dataset.guess",
+                           timeout=30_000)
 
 
 def ink_on_canvas(page) -> int:
@@ -116,7 +107,7 @@ def test_drawing_on_the_pad_in_jupyterlab(lab, page):
         assert not any(c["stderr"] for c in cells), [c["stderr"] for c in cells]
         # Drawn from Python (pad.draw): the canvas shows it, and the guess is the same on both sides.
         python_guess = cells[3]["stdout"].strip()
-        wait_for(page, lambda: shown_guess(page) != "", 30, "the pad to show the guess for pad.draw()")
+        wait_for_guess(page, shown=True)
         assert python_guess == f"guess: {shown_guess(page)} image: [1, 28, 28]", (python_guess, shown_guess(page))
         assert ink_on_canvas(page) > 1000
         pad = page.locator(".mnist-pad")
@@ -124,11 +115,11 @@ def test_drawing_on_the_pad_in_jupyterlab(lab, page):
         print(f"the linear model read test digit 0 (a 7) drawn from Python as {shown_guess(page)}")
 
         pad.locator(".mnist-pad-clear").click()
-        wait_for(page, lambda: shown_guess(page) == "", 30, "Clear to empty the pad")
+        wait_for_guess(page, shown=False)
         assert ink_on_canvas(page) == 0 and python_report(page) == "guess: None image: None"
 
         draw(page, ONE)
-        wait_for(page, lambda: shown_guess(page) != "", 30, "a guess for the vertical stroke")
+        wait_for_guess(page, shown=True)
         assert shown_guess(page) == "1", f"a vertical stroke was read as {shown_guess(page)}"
         assert pad.locator(".mnist-pad-guess").text_content() == "guess: 1"
         percents = pad.locator(".mnist-pad-percent").all_text_contents()
@@ -136,17 +127,17 @@ def test_drawing_on_the_pad_in_jupyterlab(lab, page):
         assert python_report(page) == "guess: 1 image: [1, 28, 28]"
 
         pad.locator(".mnist-pad-clear").click()
-        wait_for(page, lambda: shown_guess(page) == "", 30, "Clear to empty the pad")
+        wait_for_guess(page, shown=False)
 
         draw(page, LOOP)
-        wait_for(page, lambda: shown_guess(page) != "", 30, "a guess for the loop")
+        wait_for_guess(page, shown=True)
         loop_guess = shown_guess(page)
         assert python_report(page) == f"guess: {loop_guess} image: [1, 28, 28]"
 
         pad.locator(".mnist-pad-clear").click()  # the picture: a small "7" in a corner, prepared like MNIST's
-        wait_for(page, lambda: shown_guess(page) == "", 30, "Clear to empty the pad")
+        wait_for_guess(page, shown=False)
         draw(page, SEVEN)
-        wait_for(page, lambda: shown_guess(page) != "", 30, "a guess for the 7")
+        wait_for_guess(page, shown=True)
         print(f"the linear model read the vertical stroke as 1, the loop as {loop_guess}, "
               f"the small 7 as {shown_guess(page)}")
         cell = page.locator(".jp-CodeCell").filter(has=page.locator(".mnist-pad"))
