@@ -117,6 +117,7 @@ WRONG = {
            (colour_model(lambda self, xb: self.linear(xb)), "Flatten each image"),
            (colour_model(lambda self, xb: self.linear(xb.reshape(128, -1))), "works on a batch of 128"),
            (colour_model(lambda self, xb: self.linear(xb.reshape(-1, 3072)).softmax(dim=1)), "without softmax"),
+           (colour_model(lambda self, xb: self.linear(xb.reshape(-1, 3072)) * float("nan")), "are nan or inf"),
            (colour_model(lambda self, xb: self.linear(xb.reshape(-1, 3072)).squeeze()), "should give [1, 10]"),
            (colour_model(lambda self, xb: self.linear(xb.reshape(-1, 3072)), init=False), "super().__init__()"),
            (colour_model(lambda self, xb: None), "returned nothing"),

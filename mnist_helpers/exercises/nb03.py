@@ -86,6 +86,9 @@ def _colour_model(answer) -> str:
         if scores.shape != (batch, 10):
             raise Wrong(f"a batch of {batch} images should give [{batch}, 10] scores, got {list(scores.shape)}",
                         "wrong-shape")
+        if not torch.isfinite(scores).all():
+            raise Wrong(f"for a batch of {batch} images some scores are nan or inf: return the layer's scores as they "
+                        "come, with nothing divided or multiplied after it", "not-finite")
         if batch > 1 and (scores >= 0).all() and torch.allclose(scores.sum(dim=1), torch.ones(batch), atol=1e-4):
             raise Wrong("each row of scores adds up to 1: return the layer's raw scores (the logits), without "
                         "softmax; notebook 4 turns them into probabilities", "softmax-at-end")
@@ -160,6 +163,7 @@ q3 = Exercise(judge=_colour_model, hint="MnistModel in mnist_helpers/model.py ha
     "no-flatten": "nn.Linear works on the last dimension only: the images must be rows of 3,072 numbers first.",
     "fixed-batch": "A fixed 128 in reshape breaks on the short last batch: -1 lets PyTorch work it out.",
     "wrong-shape": "One row of 10 scores per image, a batch of one included: no squeeze() at the end.",
+    "not-finite": "Scores of nan or inf come from arithmetic after the layer: forward returns self.linear(...) as is.",
     "softmax-at-end": "The model returns logits; softmax comes in notebook 4, inside cross-entropy.",
     "no-super-init": "nn.Module must set itself up (super().__init__()) before it can keep layers.",
     "not-a-module-class": "The answer is the class itself: class ColourModel(nn.Module), without parentheses.",
