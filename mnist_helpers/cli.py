@@ -122,8 +122,9 @@ def train_command(commands) -> None:
                        help="; ".join(f"{name}: {model.about}" for name, model in MODELS.items()))
     train.add_argument("--dataset", choices=list(DATASETS), default="mnist", help="the images to learn")
     train.add_argument("--device", choices=list(CHOICES), default="auto",
-                       help="where to compute: auto picks cuda, then mps, then cpu, but keeps the linear model on "
-                            "the cpu (too little work per batch to gain from a GPU)")
+                       help="where to compute: auto picks cuda, then mps, then cpu, but keeps the " + " and the ".join(
+                           f"{name} model" for name, model in MODELS.items() if not model.accelerated)
+                       + " on the cpu (too little work per batch to gain from a GPU)")
     # No default here (each model has its own, said in the help): left out, they are absent from the arguments.
     train.add_argument("--epochs", type=_whole_number(1), default=argparse.SUPPRESS,
                        help=f"passes over the training set {_per_model('epochs')}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from .errors import MnistHelpersError
+from .model import MODELS
 
 CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -29,31 +30,31 @@ def available_devices() -> list[str]:
     return found + ["cpu"]
 
 
-CPU_ONLY = ("linear", "MnistModel")  # too little work per batch to gain from an accelerator: auto keeps them on the CPU
-
-
 def pick_device(name: str = "auto", model: str | torch.nn.Module | type | None = None) -> torch.device:
     """``cuda`` if there is a CUDA GPU, else ``mps`` (Apple silicon), else ``cpu``; or the device named.
 
-    ``model`` (an architecture's name such as ``"linear"``, a model or its class): ``auto`` keeps the
-    linear model on the CPU, whose one matrix product per batch is too little work to repay moving each
-    batch to a GPU. A device named explicitly is always used.
+    ``model`` (an architecture's name such as ``"linear"``, a model or its class): ``auto`` keeps a
+    model whose class says ``accelerated = False`` on the CPU, as the linear model does: its one matrix
+    product per batch is too little work to repay moving each batch to a GPU. A device named
+    explicitly is always used.
     """
     if name not in CHOICES:
         raise DeviceError(f"unknown device {name!r}: choose one of {', '.join(CHOICES)}")
     available = available_devices()
     if name == "auto":
-        return torch.device("cpu" if _architecture(model) in CPU_ONLY else available[0])
+        return torch.device(available[0] if _accelerated(model) else "cpu")
     if name not in available:
         raise DeviceError(f"device {name!r} is not available on this machine; available: {', '.join(available)}")
     return torch.device(name)
 
 
-def _architecture(model: str | torch.nn.Module | type | None) -> str | None:
-    """A model's architecture as a name: the name given, or the name of its class."""
-    if model is None or isinstance(model, str):
-        return model
-    return (model if isinstance(model, type) else type(model)).__name__
+def _accelerated(model: str | torch.nn.Module | type | None) -> bool:
+    """Whether ``auto`` may put this model on an accelerator: its class's ``accelerated`` (True if unset)."""
+    if isinstance(model, str):
+        model = MODELS.get(model)
+    elif model is not None and not isinstance(model, type):
+        model = type(model)
+    return getattr(model, "accelerated", True)
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

@@ -67,6 +67,7 @@ class ImageClassificationBase(nn.Module):
     name: ClassVar[str | None] = None  # the name in MODELS, --model and checkpoints; None: not registered
     about: ClassVar[str] = ""  # one line for the CLI's help
     training: ClassVar[dict] = TRAINING  # the CLI's defaults for this model (see TRAINING)
+    accelerated: ClassVar[bool] = True  # whether --device auto may put it on a GPU (device.pick_device)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -109,6 +110,7 @@ class MnistModel(ImageClassificationBase):
     """One linear layer, ``nn.Linear(784, 10)``: ten scores (logits) per image, one per digit."""
 
     name, about = "linear", "MnistModel, nn.Linear(784, 10)"
+    accelerated = False  # one matrix product per batch: too little work to repay moving each batch to a GPU
 
     def __init__(self):
         super().__init__()

@@ -162,18 +162,37 @@ READ_CELLS = """notebook => [...notebook.querySelectorAll('.jp-Cell')].map(cell 
 }))"""
 
 
+# The conditions the tests wait for, each a function run in the page by Playwright's wait_for_function.
+CURRENT_PANEL = "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')"
+# A kernel exists and is idle (the indicator alone says idle before any kernel has started).
+KERNEL_READY = f"""(() => {{
+  const panel = {CURRENT_PANEL};
+  const status = panel && panel.querySelector('.jp-Notebook-ExecutionIndicator');
+  const name = panel && panel.querySelector('.jp-KernelName');
+  return !!(status && name && status.getAttribute('data-status') === 'idle' && name.textContent.includes('Python'));
+}})()"""
+PROMPTS = f"""[...({CURRENT_PANEL} || document).querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')]
+  .map(p => p.textContent.trim())"""
+# Its tab is the current one in the main area, and its cells are on the page.
+SHOWN = f"""name => {{
+  const tab = document.querySelector('.lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel');
+  const panel = {CURRENT_PANEL};
+  return !!(tab && tab.textContent === name && panel && panel.querySelector('.jp-Cell'));
+}}"""
+STARTED = f"() => {PROMPTS}.some(p => p !== '[ ]:')"
+# After an error JupyterLab stops, and the cells left over show [ ] again.
+FINISHED = f"() => !{PROMPTS}.includes('[*]:') && {KERNEL_READY}"
+STDOUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]'
+# The cell's first printed output differs from what it showed before, and the kernel is idle again
+# (so that the output is whole: a cell may print in several pieces).
+NEW_OUTPUT = f"""([cell, before]) => {{
+  const output = cell.querySelector('{STDOUT}');
+  return !!output && output.textContent !== before && {KERNEL_READY};
+}}"""
+
+
 class NotebookFailure(AssertionError):
     pass
-
-
-def kernel_ready(page) -> bool:
-    """A kernel exists and is idle (the indicator alone says idle before any kernel has started)."""
-    return page.evaluate("""() => {
-      const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-      const status = panel && panel.querySelector('.jp-Notebook-ExecutionIndicator');
-      const name = panel && panel.querySelector('.jp-KernelName');
-      return !!(status && name && status.getAttribute('data-status') === 'idle' && name.textContent.includes('Python'));
-    }""")
 
 
 def menu(page, top: str, item: str) -> None:
@@ -181,12 +200,26 @@ def menu(page, top: str, item: str) -> None:
     page.click(f'.lm-Menu-itemLabel:text-is("{item}")')
 
 
-def wait_for(page, condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise NotebookFailure(f"timed out after {timeout:.0f} s waiting for {what}")
-        page.wait_for_timeout(250)
+def wait_until(page, condition: str, timeout: float, what: str, arg=None) -> None:
+    """Playwright's wait_for_function, checking ``condition`` in the page four times a second."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(condition, arg=arg, timeout=timeout * 1000, polling=250)
+    except PlaywrightTimeout:
+        raise NotebookFailure(f"timed out after {timeout:.0f} s waiting for {what}") from None
+
+
+def printed(cell) -> str:
+    """What a code cell (a Playwright locator) printed first, or "" before it has printed."""
+    output = cell.locator(STDOUT)
+    return output.first.text_content() if output.count() else ""
+
+
+def wait_for_new_output(page, cell, before: str, timeout: float, what: str) -> str:
+    """Wait until ``cell`` prints something other than ``before``; return what it printed."""
+    wait_until(page, NEW_OUTPUT, timeout, what, arg=[cell.element_handle(), before])
+    return printed(cell)
 
 
 def open_notebook(page, lab: Lab, path: str) -> None:
@@ -197,22 +230,13 @@ def open_notebook(page, lab: Lab, path: str) -> None:
     menu(page, "File", "Open from Path…")
     page.fill(".jp-Dialog input", path)
     page.keyboard.press("Enter")
-    name = path.rsplit("/", 1)[-1]
-
-    def shown() -> bool:  # its tab is the current one in the main area, and its cells are on the page
-        return page.evaluate("""name => {
-          const tab = document.querySelector('.lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel');
-          const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-          return !!(tab && tab.textContent === name && panel && panel.querySelector('.jp-Cell'));
-        }""", name)
-
-    wait_for(page, shown, 60, f"{path} to open")
+    wait_until(page, SHOWN, 60, f"{path} to open", arg=path.rsplit("/", 1)[-1])
 
 
 def run_notebook(page, lab: Lab, name: str, timeout: float = 300, folder: str = "notebooks") -> list[dict]:
     """Open ``<folder>/<name>.ipynb``, clear it, run all cells, wait for the kernel; return every cell as shown."""
     open_notebook(page, lab, f"{folder}/{name}.ipynb")
-    wait_for(page, lambda: kernel_ready(page), 120, f"the kernel of {name} to start")
+    wait_until(page, f"() => {KERNEL_READY}", 120, f"the kernel of {name} to start")
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
     notebook.locator(".jp-Cell").first.click()
     menu(page, "Edit", "Clear Outputs of All Cells")
@@ -220,16 +244,9 @@ def run_notebook(page, lab: Lab, name: str, timeout: float = 300, folder: str = 
     if any(c["code"] and c["prompt"].strip() != "[ ]:" for c in cells):
         raise NotebookFailure(f"{name}: the outputs were not cleared before running")
     menu(page, "Run", "Run All Cells")  # queues every code cell at once: each shows [*] until it has run
-
-    def prompts() -> list[str]:
-        return [p.strip() for p in notebook.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
-
-    def finished() -> bool:  # after an error JupyterLab stops, and the cells left over show [ ] again
-        return "[*]:" not in prompts() and kernel_ready(page)
-
-    wait_for(page, lambda: any(p != "[ ]:" for p in prompts()), 60, f"{name} to start running")
+    wait_until(page, STARTED, 60, f"{name} to start running")
     try:
-        wait_for(page, finished, timeout, f"{name} to finish")
+        wait_until(page, FINISHED, timeout, f"{name} to finish")
     except NotebookFailure as failure:
         waiting = [f"cell {i} ({c['source'][:60]!r})" for i, c in enumerate(notebook.evaluate(READ_CELLS))
                    if c["code"] and c["prompt"].strip() == "[*]:"]

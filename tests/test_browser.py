@@ -22,9 +22,10 @@ from lab_session import (
     ARTIFACTS,
     ROOT,
     find_chromium,
+    printed,
     run_notebook,
     screenshot,
-    wait_for,
+    wait_for_new_output,
 )
 from small_runs import OVERRIDES, check_small_run
 
@@ -208,16 +209,16 @@ def test_a_learner_answers_an_exercise_in_the_student_edition(lab, page):
         assert len(checks) == 3 and all(c.startswith("Not answered yet") for c in checks), checks
         notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
         exercise = notebook.locator(".jp-CodeCell").filter(has_text="def count_parameters").first
+        check = notebook.locator(".jp-CodeCell").filter(has_text="exercises.q1.check(count_parameters)").first
+        before = printed(check)
+        assert before.startswith("Not answered yet"), before
         exercise.locator(".cm-content").click()
         page.keyboard.press("Control+A")
         page.keyboard.insert_text(ANSWER)  # as typed, without the editor's auto-indent
         page.keyboard.press("Shift+Enter")  # run the answer; the check cell below is selected
         page.keyboard.press("Shift+Enter")  # run the check
-        check = notebook.locator(".jp-CodeCell").filter(has_text="exercises.q1.check(count_parameters)").first
-        output = check.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')
-        wait_for(page, lambda: output.count() > 0 and "Not answered yet" not in output.first.text_content(), 60,
-                 "the check to answer")
-        assert output.first.text_content().startswith("Correct: weights (inputs x outputs) plus one bias per output.")
+        verdict = wait_for_new_output(page, check, before, 60, "the check to answer")
+        assert verdict.startswith("Correct: weights (inputs x outputs) plus one bias per output."), verdict
     except Exception:
         with contextlib.suppress(Exception):
             screenshot(page, ARTIFACTS / "student-03_model.png")

@@ -103,6 +103,11 @@ def test_auto_keeps_the_linear_model_on_the_cpu(monkeypatch):
         assert pick_device("auto", other) == torch.device("mps")
     assert pick_device("mps", "linear") == torch.device("mps")  # named explicitly: used
 
+    class Small(MnistModel):  # a model of one's own says so in its class, as the linear model does
+        accelerated = True
+
+    assert pick_device("auto", Small) == pick_device("auto", torch.nn.Linear(2, 2)) == torch.device("mps")
+
 
 def test_the_command_line_asks_for_the_device_of_its_model(monkeypatch, capsys):
     from mnist_helpers import cli

@@ -14,7 +14,7 @@ import math
 
 import nbformat
 import pytest
-from lab_session import ARTIFACTS, run_notebook, screenshot, wait_for
+from lab_session import ARTIFACTS, printed, run_notebook, screenshot, wait_for_new_output, wait_until
 
 pytestmark = pytest.mark.slow  # a browser, a JupyterLab and a training
 
@@ -67,8 +67,8 @@ def shown_guess(page) -> str:
 def wait_for_guess(page, shown: bool) -> None:
     """Playwright's own wait, in the page: until the pad shows a guess (``shown``) or none (after Clear)."""
     test = "!!" if shown else "!"
-    page.wait_for_function(f"() => {test}(document.querySelector('.mnist-pad') || {{dataset: {{}}}}).dataset.guess",
-                           timeout=30_000)
+    wait_until(page, f"() => {test}(document.querySelector('.mnist-pad') || {{dataset: {{}}}}).dataset.guess", 30,
+               "the pad to show a guess" if shown else "the pad's guess to be cleared")
 
 
 def ink_on_canvas(page) -> int:
@@ -85,12 +85,10 @@ def python_report(page) -> str:
     """Run the last cell again: what Python knows of the pad now."""
     notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
     cell = notebook.locator(".jp-CodeCell").filter(has_text="print(\"guess:\"").first
-    output = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"]')
-    before = output.first.text_content() if output.count() else ""
+    before = printed(cell)
     cell.locator(".cm-content").click()
     page.keyboard.press("Control+Enter")  # run it, stay on it
-    wait_for(page, lambda: output.count() > 0 and output.first.text_content() != before, 30, "the report cell to run")
-    return output.first.text_content().strip()
+    return wait_for_new_output(page, cell, before, 30, "the report cell to run").strip()
 
 
 def test_drawing_on_the_pad_in_jupyterlab(lab, page):
