@@ -22,7 +22,7 @@ from pathlib import Path
 from .data import DEFAULT_BATCH_SIZE, DEFAULT_SEED, DEFAULT_VAL_SIZE, TRAIN_SIZE
 from .device import CHOICES, pick_device
 from .download import DATASETS
-from .errors import MnistHelpersError
+from .errors import Interrupted, MnistHelpersError
 from .files import check_can_create, nearest_existing
 from .model import MODELS, TRAINING
 
@@ -97,12 +97,6 @@ class Refused(MnistHelpersError):
     """Options that argparse cannot judge alone (two that contradict each other): nothing ran."""
 
     exit_status = 2
-
-
-class Interrupted(MnistHelpersError):
-    """Ctrl-C during the work."""
-
-    exit_status = 130
 
 
 def _per_model(key: str, more: str = "") -> str:

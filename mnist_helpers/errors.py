@@ -6,3 +6,9 @@ class MnistHelpersError(Exception):
     and exits with ``exit_status`` (2: the input was refused before anything ran; 1: the work failed)."""
 
     exit_status = 1
+
+
+class Interrupted(MnistHelpersError):
+    """Ctrl-C during the work: the message says what was kept."""
+
+    exit_status = 130

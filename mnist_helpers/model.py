@@ -7,7 +7,8 @@ model defines only its layers and ``forward``.
 
 A model class of the series also carries what the command line and checkpoints need: its
 ``name`` (``--model cnn``), a one-line ``about`` for the CLI's help, its default ``training``
-settings, and ``settings()``, what its constructor needs to rebuild it. Defining a class with a
+settings, ``accelerated`` (whether ``--device auto`` may put it on a GPU), and ``settings()``,
+what its constructor needs to rebuild it. Defining a class with a
 ``name`` adds it to ``MODELS``: nothing else lists the models.
 """
 
@@ -61,7 +62,7 @@ class ImageClassificationBase(nn.Module):
 
     A model derived from it defines only its layers (``__init__``) and ``forward``. To be one of the
     series' models (``--model``, checkpoints), a class also sets ``name`` and ``about``, and
-    ``training`` and ``settings()`` where they differ from the defaults.
+    ``training``, ``accelerated`` and ``settings()`` where they differ from the defaults.
     """
 
     name: ClassVar[str | None] = None  # the name in MODELS, --model and checkpoints; None: not registered

@@ -31,7 +31,7 @@ def checks_of(name: str):
 
 def tables():
     """Every notebook's (RIGHT, WRONG) tables."""
-    return {name: importlib.import_module(f"test_exercises_{name}") for name in MODULES}
+    return {name: importlib.import_module(f"answers.{name}") for name in MODULES}
 
 
 def names_of(name: str) -> list[str]:

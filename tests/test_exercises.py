@@ -1,5 +1,5 @@
 """The exercise checks: one line whatever the answer does, hints that are not the solution, and the helpers
-that the per-notebook tables (test_exercises_nbNN.py, one per exercise module) share.
+that the per-notebook tables (tests/answers/nbNN.py, one per exercise module) share.
 
 Each table lists, for every exercise, right answers written in different idioms and typical wrong ones,
 each wrong one with the words its own message must contain.
@@ -16,7 +16,7 @@ import pytest
 import torch
 from exercise_tables import MODULES, checks_of, names_of, presses_stop, resolve, stable_softmax, tables
 
-from mnist_helpers.exercises import Exercise, Stopped, Wrong, exercise_ids, is_stub, nb01, nb03, nb04, nb05, nb07
+from mnist_helpers.exercises import Exercise, Stopped, Wrong, exercise_ids, is_stub, nb01, nb03, nb04, nb05, nb07, nb09
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -334,6 +334,22 @@ def test_right_answers_are_correct(exercise, answer, mnist_data):
 @pytest.mark.parametrize("exercise, answer, words, others", every_wrong_answer())
 def test_wrong_answers_get_their_own_message(exercise, answer, words, others, mnist_data):
     assert_wrong(exercise, answer, words, others, mnist_data)
+
+
+def test_the_student_editions_class_is_not_answered_yet():
+    from answers.nb03 import Stub
+
+    assert nb03.q3.verdict(Stub).line.startswith("Not answered yet")
+
+
+def test_the_counting_mistakes_of_9_1_are_told_apart_on_the_cases_checked():
+    """Each counting mistake of 9.1 gives its own numbers on the check's cases, so its message can be chosen."""
+    from answers.nb09 import positions_by_conv2d
+
+    cases = nb09.SIZE_CASES
+    assert [positions_by_conv2d(*case) for case in cases] == [(n + 2 * p - k) // s + 1 for n, k, p, s in cases]
+    gives = [tuple(mistake(*case) for case in cases) for mistake, _, _ in nb09.SIZE_MISTAKES]
+    assert len(set(gives)) == len(gives)
 
 
 def test_the_labels_go_easy_medium_stretch_within_each_notebook():

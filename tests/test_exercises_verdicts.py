@@ -173,7 +173,7 @@ def test_a_check_puts_back_the_global_state_the_answer_changed(answer, kind):
 
 def test_a_huge_answer_is_refused_by_its_shape_before_any_copy(monkeypatch):
     copies = []
-    monkeypatch.setattr(exercises, "_as_float64", lambda tensor: copies.append(tensor.shape) or tensor.double())
+    monkeypatch.setattr(exercises, "_float64_copy", lambda tensor: copies.append(tensor.shape) or tensor.double())
     huge = torch.zeros(1).expand(10**8)  # 10^8 numbers that take no memory
     for exercise in (nb01.q2, nb01.q3, nb04.q1):
         verdict = exercise.verdict(huge if exercise is not nb04.q1 else lambda outputs: huge)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from exercise_tables import names_of
 
 from mnist_helpers.course import review, review_input
 from mnist_helpers.course.folders import OutputFolderError
@@ -60,7 +61,7 @@ def q3(forward: str, inputs: str = "3 * 32 * 32") -> str:
 
 # Magics, a figure and display in an answer cell work as in Jupyter (figures drawn with Agg).
 FIGURE = "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()\ndisplay('a line')\n"
-RIGHT = [  # notebook 3, right answers in several idioms (from tests/test_exercises_nb03.py)
+RIGHT = [  # notebook 3, right answers in several idioms (from tests/answers/nb03.py)
     (q1("inputs * outputs + outputs"), q2("images.reshape(-1, 784)"), q3("self.linear(xb.reshape(-1, 3 * 32 * 32))")),
     (q1("(inputs + 1) * outputs"), q2("images.view(len(images), -1)"), q3("self.linear(xb.flatten(1))", "3072")),
     (FIGURE + q1("float(inputs * outputs + outputs)"), q2("images.flatten(1)"),
@@ -88,7 +89,9 @@ NB04_MISTAKES = {"q1": ("def predict(outputs):\n    return outputs.argmin(dim=1)
                         "    return e / e.sum(dim=1, keepdim=True)\n", "no-shift"),
                  "q3": ("def stable_cross_entropy(outputs, labels):\n    return F.cross_entropy(F.softmax(outputs, "
                         "dim=1), labels)\n", "softmax-twice")}
-ALL_RIGHT, ALL_BLANK = ("correct",) * 3, ("not-answered",) * 3
+Q03 = names_of("nb03")  # the exercises of notebook 3, ["q1", "q2", "q3"]
+ALL_RIGHT, ALL_BLANK = ("correct",) * len(Q03), ("not-answered",) * len(Q03)
+assert len(names_of("nb04")) == len(Q03)  # ALL_RIGHT serves notebook 4 too
 
 
 def write(nb, path: Path, modified: float | None = None) -> None:
@@ -102,11 +105,11 @@ def make_submissions(folder: Path) -> dict[str, object]:
     """Write the class's submissions into ``folder``; return what each file should get (by its name)."""
     expected: dict[str, object] = {}
     for number, answers in enumerate(RIGHT):
-        write(answered("03_model", dict(zip(("q1", "q2", "q3"), answers, strict=True))),
+        write(answered("03_model", dict(zip(Q03, answers, strict=True))),
               folder / f"right{number}" / "03_model.ipynb")
         expected[f"right{number}/03_model.ipynb"] = ALL_RIGHT
     for number, answers in enumerate(MISTAKES):
-        write(answered("03_model", {q: source for q, (source, _) in zip(("q1", "q2", "q3"), answers, strict=True)}),
+        write(answered("03_model", {q: source for q, (source, _) in zip(Q03, answers, strict=True)}),
               folder / f"mistakes{number}" / "notebook 3 (1).ipynb")
         expected[f"mistakes{number}/notebook 3 (1).ipynb"] = tuple(kind for _, kind in answers)
     for number in range(3):  # the student edition as handed out
@@ -119,7 +122,7 @@ def make_submissions(folder: Path) -> dict[str, object]:
           folder / "mistakes0" / "04.ipynb")
     expected["mistakes0/04.ipynb"] = tuple(kind for _, kind in NB04_MISTAKES.values())
 
-    right = dict(zip(("q1", "q2", "q3"), RIGHT[0], strict=True))
+    right = dict(zip(Q03, RIGHT[0], strict=True))
     write(answered("03_model", {**right, "q2": "import time\nwhile True:\n    time.sleep(1)\n"}),
           folder / "sleeper" / "03_model.ipynb")
     expected["sleeper/03_model.ipynb"] = ("correct", "timed-out", None)
@@ -199,6 +202,13 @@ def reviewed(tmp_path_factory, data_root):
             "seconds": seconds}
 
 
+def reviewed_cells(reviewed) -> int:
+    """The heat map's cells: one per exercise of each notebook reviewed to the end or stopped (25 of them)."""
+    verdicts = [kinds for kinds in reviewed["expected"].values() if not isinstance(kinds, str)]
+    assert len(verdicts) == 25
+    return sum(len(kinds) for kinds in verdicts)
+
+
 def rows_of(out: Path) -> dict[str, list[dict]]:
     with open(out / "verdicts.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -254,7 +264,7 @@ def test_the_report_page_and_feedback(reviewed):
     out = reviewed["out"]
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page and "<script" not in page and "<link" not in page
-    assert page.count('class="cell"') == 3 * 25  # 25 notebooks reviewed to the end or stopped, 3 exercises each
+    assert page.count('class="cell"') == reviewed_cells(reviewed)  # a cell per exercise of each notebook reviewed
     for shown in ("correct", "not yet", "not answered", "not run"):
         assert f'data-category="{shown}"' in page
     assert 'data-exercise="03.2"' in page and "03.2/rows-of-pixels" in page
@@ -303,7 +313,7 @@ def test_an_unsafe_zip_is_refused(tmp_path):
     assert not (tmp_path / "evil.ipynb").exists()
 
 
-def test_the_output_folder_is_refused_before_anything_runs(tmp_path):
+def test_the_output_folder_is_refused_before_anything_runs(tmp_path, capsys):
     submissions = tmp_path / "submissions"
     write(teacher("03_model"), submissions / "ada.ipynb")
     before = snapshot(submissions)
@@ -314,7 +324,11 @@ def test_the_output_folder_is_refused_before_anything_runs(tmp_path):
             review.review(submissions, out, say=lambda line: None)
     assert snapshot(submissions) == before
     assert (tmp_path / "mine" / "thesis.docx").read_text(encoding="utf-8") == "mine"
-    assert review.main(submissions, tmp_path / "mine", None, 1, 10, 1.0) == 2
+    from mnist_helpers.cli import main
+
+    assert main(["review", str(submissions), "--out", str(tmp_path / "mine")]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith("error: ") and "thesis.docx" in said[0], said
 
 
 def test_matching_is_by_content_not_by_name():
@@ -414,7 +428,7 @@ def test_the_page_in_chromium_has_every_chart_and_loads_nothing(reviewed, chromi
             page.on("pageerror", lambda err: errors.append(str(err)))
             page.goto(page_file.as_uri())
             assert requests == [page_file.as_uri()] and not errors
-            assert page.locator("#heat-map rect.cell").count() == 3 * 25
+            assert page.locator("#heat-map rect.cell").count() == reviewed_cells(reviewed)
             assert page.locator("#heat-map").bounding_box()["width"] > 200
             charts = page.locator("svg.mistakes")
             with_mistakes = page.locator("table.mistakes-table").count()
@@ -422,7 +436,7 @@ def test_the_page_in_chromium_has_every_chart_and_loads_nothing(reviewed, chromi
             for index in range(charts.count()):
                 assert charts.nth(index).locator("rect").count() >= 1 and charts.nth(index).is_visible()
             assert page.locator("#not-reviewed tr").count() == 1 + 5 + 2  # 5 files not reviewed, 2 stopped early
-            assert page.locator("#verdicts tr").count() == 1 + 3 * 25
+            assert page.locator("#verdicts tr").count() == 1 + reviewed_cells(reviewed)
             folder = ROOT / "artifacts" / "review"
             folder.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(folder / "review.png"), full_page=False)

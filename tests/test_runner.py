@@ -12,7 +12,7 @@ import pytest
 from course_notebooks import files, notebook
 
 from mnist_helpers import cli
-from mnist_helpers.course import runner
+from mnist_helpers.course import notebooks, runner
 
 
 @pytest.fixture()
@@ -88,7 +88,7 @@ def test_in_place_stores_clean_outputs(course, capsys):
 def test_an_unknown_notebook_is_named(course):
     notebook(course, "01_first", [("1", "")])
     with pytest.raises(FileNotFoundError, match="no notebook named 09_nothing .* the series is 01_first"):
-        runner.series(["09_nothing"], course)
+        notebooks.series(["09_nothing"], course)
 
 
 def check_refused(capsys, args: list[str], *expected: str) -> str:
@@ -151,6 +151,6 @@ def test_every_notebook_of_the_series_has_its_headline_in_its_stored_outputs():
 
     Each pattern must still find it in what the notebook prints.
     """
-    for path in runner.series():
+    for path in notebooks.series():
         assert path.stem in runner.HEADLINES, f"{path.stem} has no headline pattern in runner.HEADLINES"
         assert runner.headline(path.name, nbformat.read(path, as_version=4)), f"{path.stem}: its headline is not found"

@@ -15,7 +15,7 @@ import pytest
 from notebook_text import solution_lines
 
 from mnist_helpers.course.folders import MANIFEST, STAGING, STAGING_MARK, OutputFolderError
-from mnist_helpers.course.runner import series
+from mnist_helpers.course.notebooks import series
 from mnist_helpers.course.student import StudentEditionError, build, stub
 
 ROOT = Path(__file__).resolve().parent.parent

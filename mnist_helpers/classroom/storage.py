@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import MnistHelpersError
 from ..files import atomic_write
 
 DATABASE = "class.sqlite"
@@ -40,8 +41,10 @@ CREATE TABLE IF NOT EXISTS reports (
 """
 
 
-class ClassFolderError(Exception):
+class ClassFolderError(MnistHelpersError):
     """The class folder cannot be used (one line, saying how to fix it)."""
+
+    exit_status = 2
 
 
 @dataclass(frozen=True)

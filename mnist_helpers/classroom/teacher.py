@@ -11,11 +11,18 @@ import asyncio
 import os
 import signal
 import socket
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ..errors import MnistHelpersError
+
 DEFAULT_PORT = 8765
+
+
+class CannotListen(MnistHelpersError):
+    """The class server's address cannot be used: its port is taken, or the host is not this machine's."""
+
+    exit_status = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +64,10 @@ async def serve(folder: Path, host: str, port: int, prefix: str = "/", hub: bool
 
     app = make_app(folder, catalog, exercise_ids, prefix, hub, rate or RATE)
     server = tornado.httpserver.HTTPServer(app, max_body_size=64 * 1024, idle_connection_timeout=60)
-    sockets = tornado.netutil.bind_sockets(port, host)
+    try:
+        sockets = tornado.netutil.bind_sockets(port, host)
+    except OSError as err:  # nothing started: the port is taken, or the address is not this machine's
+        raise CannotListen(f"cannot listen on {host}:{port} ({err.strerror or err}): choose another --port") from None
     server.add_sockets(sockets)
     bound = sockets[0].getsockname()[1]
     if ready:
@@ -93,18 +103,11 @@ def announce(app, host: str, port: int, prefix: str, hub: bool) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .storage import ClassFolderError
-
     hub = hub_settings()
     host = args.host or (hub["host"] if hub else "127.0.0.1")
     port = args.port if args.port is not None else (hub["port"] if hub else DEFAULT_PORT)
     prefix = hub["prefix"] if hub else "/"
-    try:
-        asyncio.run(serve(args.folder, host, port, prefix, hub is not None,
-                          ready=lambda app, bound: announce(app, host, bound, prefix, hub is not None)))
-    except (ClassFolderError, OSError) as err:  # nothing started: a folder refused, a port taken
-        why = err if isinstance(err, ClassFolderError) else (f"cannot listen on {host}:{port} "
-                                                              f"({err.strerror or err}): choose another --port")
-        print(f"error: {why}", file=sys.stderr)
-        return 2
+    # A folder refused (ClassFolderError) or an address taken (CannotListen): raised for the command line to print.
+    asyncio.run(serve(args.folder, host, port, prefix, hub is not None,
+                      ready=lambda app, bound: announce(app, host, bound, prefix, hub is not None)))
     return 0

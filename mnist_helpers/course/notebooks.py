@@ -16,8 +16,8 @@ from .folders import default_notebooks
 CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)  # git's merge-conflict markers
 
 
-class RunnerError(MnistHelpersError, ValueError):
-    """The run cannot start: no notebooks where they were looked for, or a notebook that cannot be read."""
+class NotebookError(MnistHelpersError, ValueError):
+    """No notebooks where they were looked for, or a notebook that cannot be read: nothing can start."""
 
     exit_status = 2
 
@@ -38,11 +38,11 @@ def series(names: list[str] | None = None, folder: Path | None = None) -> list[P
     """The notebooks of the series in order (in ``default_notebooks()`` unless ``folder``), or only those named."""
     folder = Path(folder or default_notebooks())
     if not folder.is_dir():
-        raise RunnerError(f"{shown(folder)} is not a folder: give --notebooks the folder that holds the course's "
+        raise NotebookError(f"{shown(folder)} is not a folder: give --notebooks the folder that holds the course's "
                           "notebooks")
     paths = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not paths:
-        raise RunnerError(f"no notebooks of the series (01_explore.ipynb, ...) in {shown(folder)}: "
+        raise NotebookError(f"no notebooks of the series (01_explore.ipynb, ...) in {shown(folder)}: "
                           "give --notebooks the folder that holds them")
     if names:
         unknown = [n for n in names if not any(n in (p.name, p.stem) for p in paths)]
@@ -54,22 +54,22 @@ def series(names: list[str] | None = None, folder: Path | None = None) -> list[P
 
 
 def read_notebook(path: Path):
-    """The notebook at ``path``; a ``RunnerError`` in one line, naming it, if it cannot be read as one."""
+    """The notebook at ``path``; a ``NotebookError`` in one line, naming it, if it cannot be read as one."""
     import nbformat
 
     text = path.read_text(encoding="utf-8", errors="replace")
     if CONFLICT.search(text):
-        raise RunnerError(f"{shown(path)} holds merge-conflict markers (<<<<<<<, =======, >>>>>>>): resolve the "
+        raise NotebookError(f"{shown(path)} holds merge-conflict markers (<<<<<<<, =======, >>>>>>>): resolve the "
                           "conflict (keep one side with git checkout --ours or --theirs, or edit it), then run again")
     try:
         json.loads(text)
     except json.JSONDecodeError as err:
-        raise RunnerError(f"{shown(path)} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}): "
+        raise NotebookError(f"{shown(path)} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}): "
                           "restore it from the course, or fix it in a text editor") from None
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
     except Exception as err:  # nbformat reports a damaged notebook with many kinds of errors
         reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
-        raise RunnerError(f"{shown(path)} is not a Jupyter notebook ({reason}): restore it from the course") from None
+        raise NotebookError(f"{shown(path)} is not a Jupyter notebook ({reason}): restore it from the course") from None
     return nb

@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..errors import MnistHelpersError
-from .folders import OutputFolderError, _read_manifest, default_notebooks, refuse_overlap, write_edition
+from ..errors import Interrupted
+from .folders import _read_manifest, default_notebooks, refuse_overlap, write_edition
 from .notebooks import read_notebook, series
 from .review_input import ReviewError, Submission, cells_to_run, choose, collect, unpack
 from .review_worker import STOPPING, limited_environment, run_job, stop_all
@@ -39,12 +39,6 @@ WRITER = "python -m mnist_helpers review"
 STATE = "reviewed.json"
 DEFAULT_TIMEOUT = 300  # seconds per notebook
 DEFAULT_MEMORY_GIB = 3.0
-
-
-class Interrupted(MnistHelpersError):
-    """Ctrl-C during the review: what was reviewed is written, the rest is not."""
-
-    exit_status = 130
 
 
 @dataclass
@@ -219,12 +213,12 @@ def review(submissions: Path, out: Path, notebooks: Path | None = None, jobs: in
 
 def main(submissions: Path, out: Path, notebooks: Path | None, jobs: int, timeout: float,
          memory_gib: float | None) -> int:
-    """Review, then say where the report is and what could not be reviewed."""
-    try:
-        results = review(submissions, out, notebooks, jobs, timeout, memory_gib)
-    except (ReviewError, OutputFolderError, Interrupted) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_status
+    """Review, then say where the report is and what could not be reviewed.
+
+    A refusal (``ReviewError``, ``OutputFolderError``) or Ctrl-C (``Interrupted``, once what was reviewed is
+    written) is raised for the command line to print.
+    """
+    results = review(submissions, out, notebooks, jobs, timeout, memory_gib)
     reviewed = [r for r in results if r.status]
     print(f"reviewed {len(reviewed)} notebooks of {len({r.learner for r in reviewed})} learners; "
           f"{len(results) - len(reviewed)} files not reviewed (see the report)")

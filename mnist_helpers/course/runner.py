@@ -31,9 +31,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import atomic_write, repository_root
+from ..files import atomic_write, cache_folder, repository_root
 from .folders import default_notebooks, existing_edition, refuse_overlap, write_edition
-from .notebooks import CONFLICT, RunnerError, read_notebook, series, shown  # noqa: F401 (imported from here too)
+from .notebooks import read_notebook, series, shown
 from .outputs import (
     DIFFERENT,
     IDENTICAL,
@@ -112,15 +112,14 @@ def default_out() -> Path:
     """Where the executed notebooks go when ``--out`` is not given.
 
     ``build/notebooks`` in the course's repository (ignored by git). Without a repository (the package
-    installed, the notebooks in a student's home folder), the user's cache folder,
-    ``~/.cache/mnist_helpers/executed-notebooks``: always writable, and nothing is added beside the
-    student's own files.
+    installed, the notebooks in a student's home folder), the user's cache folder (``files.cache_folder``:
+    ``~/.cache/mnist_helpers/executed-notebooks`` on Linux): always writable, and nothing is added beside
+    the student's own files.
     """
     root = repository_root()
     if root is not None:
         return root / "build" / "notebooks"
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "mnist_helpers" / "executed-notebooks"
+    return cache_folder("executed-notebooks")
 
 
 DATA_VARIABLES = ("MNIST_DATA", "MNIST_MIRROR", "FASHION_MNIST_MIRROR")  # folders, read by every kernel
@@ -326,7 +325,7 @@ def run_series(names: list[str] | None = None, jobs: int = 2, out_dir: Path | No
 
     The executed notebooks go to ``out_dir`` (default: ``default_out()``), replacing the previous
     run's; with ``in_place``, back into ``folder``. What could stop the run is checked before any
-    notebook starts: the folders (``OutputFolderError``), every notebook (``RunnerError``), the data.
+    notebook starts: the folders (``OutputFolderError``), every notebook (``NotebookError``), the data.
     Ctrl-C raises ``Interrupted`` with the outcomes so far, once every kernel is shut down; nothing is written then.
     """
     folder = Path(folder or default_notebooks())
@@ -423,7 +422,7 @@ def main(names: list[str], jobs: int, out: Path | None, in_place: bool, strict: 
     """Run, print the table; exit status 1 if a notebook failed, or (``strict``) if outputs are different.
 
     Outputs the same within floating-point noise never fail the run. An ``OutputFolderError`` (a
-    folder refused) or a ``RunnerError`` (a notebook that cannot be read) comes before any notebook starts.
+    folder refused) or a ``NotebookError`` (a notebook that cannot be read) comes before any notebook starts.
     ``class_size``: end with the settings of a JupyterHub for that many learners at once. Ctrl-C: status 130.
     """
     start = time.perf_counter()

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import copy
 import re
-import sys
 from pathlib import Path
 
 from ..errors import MnistHelpersError
-from .folders import OutputFolderError, default_notebooks, refuse_overlap, write_edition
-from .notebooks import RunnerError, read_notebook, series
+from .folders import default_notebooks, refuse_overlap, write_edition
+from .notebooks import NotebookError, read_notebook, series
 
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION(?::\s*(.*?))?\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
@@ -148,19 +147,15 @@ def build(out: Path, overwrite: bool = False, folder: Path | None = None) -> lis
         for path in series(folder=folder):
             text = nbformat.writes(student_notebook(read_notebook(path), path.name))
             files[path.name] = (text if text.endswith("\n") else text + "\n").encode("utf-8")
-    except RunnerError as err:  # no notebooks there, or one that cannot be read
+    except NotebookError as err:  # no notebooks there, or one that cannot be read
         raise StudentEditionError(str(err)) from None
     write_edition(out, files, WRITER, overwrite)
     return [out / name for name in files]
 
 
 def main(out: Path, overwrite: bool, notebooks: Path | None = None) -> int:
-    """Build, say what was written and how to hand it out."""
-    try:
-        written = build(out, overwrite, notebooks)
-    except (StudentEditionError, OutputFolderError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    """Build, say what was written and how to hand it out (a refusal is raised for the command line to print)."""
+    written = build(out, overwrite, notebooks)
     print(f"wrote the student edition: {len(written)} notebooks in {out}/")
     print("Hand out that folder to learners who have mnist_helpers installed (the notebooks import it); "
           "see TEACHING.md.")

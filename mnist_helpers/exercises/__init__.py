@@ -383,7 +383,7 @@ def same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.is_floating_point() and bool(torch.isclose(a, b, rtol=0, atol=0, equal_nan=True).all())
 
 
-def number(value, what: str, finite: bool = True, graph: bool = True):
+def as_number(value, what: str, finite: bool = True, graph: bool = True):
     """``value`` as a Python int or float, if it is one finite number of any kind; else ``Wrong``.
 
     Accepted: int, float, NumPy scalars, and tensors or arrays holding one number (``.sum()``, ``.item()``...).
@@ -418,23 +418,23 @@ def number(value, what: str, finite: bool = True, graph: bool = True):
 
 
 def is_one_number(value) -> bool:
-    """Whether ``number`` accepts ``value``."""
+    """Whether ``as_number`` accepts ``value``."""
     try:
-        number(value, "")
+        as_number(value, "")
     except Wrong:
         return False
     return True
 
 
-def whole_number(value, what: str) -> int:
-    """``number(value)``, which must also be a whole number (3.0 counts as 3)."""
-    value = number(value, what)
+def as_whole_number(value, what: str) -> int:
+    """``as_number(value)``, which must also be a whole number (3.0 counts as 3)."""
+    value = as_number(value, what)
     if value != int(value):
         raise Wrong(f"{what} is {value:g}, not a whole number", "not-whole")
     return int(value)
 
 
-def numbers_in(value, what: str, most: int = 10**7) -> torch.Tensor:
+def as_float64_tensor(value, what: str, most: int = 10**7) -> torch.Tensor:
     """``value`` as a float64 tensor on the CPU, if it is a tensor, a NumPy array, a list or a tuple of numbers.
 
     More than ``most`` numbers (far more than any answer holds) are refused by their shape, before any copy.
@@ -444,18 +444,18 @@ def numbers_in(value, what: str, most: int = 10**7) -> torch.Tensor:
         raise Wrong(f"{what} has shape {list(value.shape)}, far more numbers than the answer should hold",
                     "too-large")
     if isinstance(value, (list, tuple)):
-        value = np.array([number(x, f"each entry of {what}") for x in value], dtype=np.float64)
+        value = np.array([as_number(x, f"each entry of {what}") for x in value], dtype=np.float64)
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         value = torch.from_numpy(value.astype(np.float64))
     if not isinstance(value, torch.Tensor):
         raise Wrong(f"{what} should be a tensor; got a {type(value).__name__}", "not-a-tensor")
     if value.is_complex():
         raise Wrong(f"{what} should hold real numbers; got complex ones", "not-a-tensor")
-    return _as_float64(value)
+    return _float64_copy(value)
 
 
 def shape_of(value) -> tuple[int, ...]:
-    """The shape ``numbers_in`` would give ``value``, found without copying it (``()`` for one number)."""
+    """The shape ``as_float64_tensor`` would give ``value``, found without copying it (``()`` for one number)."""
     if isinstance(value, (torch.Tensor, np.ndarray)):
         return tuple(value.shape)
     if isinstance(value, (list, tuple)):
@@ -463,8 +463,8 @@ def shape_of(value) -> tuple[int, ...]:
     return ()
 
 
-def _as_float64(tensor: torch.Tensor) -> torch.Tensor:
-    """A float64 copy on the CPU (the one copy ``numbers_in`` makes)."""
+def _float64_copy(tensor: torch.Tensor) -> torch.Tensor:
+    """A float64 copy on the CPU (the one copy ``as_float64_tensor`` makes)."""
     return tensor.detach().cpu().to(torch.float64)
 
 
@@ -487,14 +487,14 @@ def explain(got, mistakes, otherwise: str, same: Callable = close) -> Wrong:
     return Wrong(otherwise)
 
 
-def whole_numbers(value, what: str, count: int) -> tuple[int, ...]:
+def as_whole_numbers(value, what: str, count: int) -> tuple[int, ...]:
     """``value`` as ``count`` whole numbers: a tuple or a list of them, or a tensor or an array of ``count`` numbers."""
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 1 and len(value) == count:
         value = value.tolist()
     if not isinstance(value, (tuple, list)) or len(value) != count:
         got = f"{len(value)} values" if isinstance(value, (tuple, list)) else f"one {type(value).__name__}"
         raise Wrong(f"{what} should be {count} numbers, like (a, b); got {got}", "not-numbers")
-    return tuple(whole_number(x, f"each number of {what}") for x in value)
+    return tuple(as_whole_number(x, f"each number of {what}") for x in value)
 
 
 def yes_or_no(value, what: str) -> bool:

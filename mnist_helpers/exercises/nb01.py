@@ -7,7 +7,7 @@ import math
 import torch
 
 from ..data import to_float
-from . import Exercise, Wrong, close, explain, mnist, number, numbers_in, shape_of
+from . import Exercise, Wrong, as_float64_tensor, as_number, close, explain, mnist, shape_of
 
 
 def average(pixels: torch.Tensor) -> torch.Tensor:
@@ -20,7 +20,7 @@ def _count_of_sevens(answer) -> str:
     truth = int((labels == 7).sum())
     if math.prod(shape_of(answer)) == 10:
         raise Wrong("that is ten numbers, one count per digit: give only the count of 7s", "counts-per-digit")
-    count = number(answer, "the count of 7s")
+    count = as_number(answer, "the count of 7s")
     if count == truth:
         return f"{truth:,} of the 60,000 training images are 7s."
     raise explain(count, [
@@ -44,14 +44,14 @@ def _first_sevens(answer) -> str:
     if isinstance(answer, (list, tuple)):
         raise Wrong(f"that is a {type(answer).__name__} of images: stack them into one tensor (torch.stack)",
                     "list-not-stacked")
-    shape = shape_of(answer)  # judged before numbers_in copies the answer
+    shape = shape_of(answer)  # judged before as_float64_tensor copies the answer
     if shape == (8, 28, 28):
         raise Wrong("shape [8, 28, 28] has lost the channel dimension: keep it, [8, 1, 28, 28], as ToTensor gives",
                     "no-channel")
     if shape != (8, 1, 28, 28):
         raise Wrong(f"the answer should have shape [8, 1, 28, 28] (8 images as ToTensor gives them), got "
                     f"{list(shape)}", "wrong-shape")
-    got = numbers_in(answer, "first_sevens")
+    got = as_float64_tensor(answer, "first_sevens")
     if close(got, truth * 255):
         raise Wrong("these values go from 0 to 255: ToTensor gives floats from 0 to 1 (take the images through "
                     "the dataset, dataset[i][0], or divide by 255)", "not-scaled")
@@ -69,14 +69,14 @@ def _first_sevens(answer) -> str:
 def _average_image(answer) -> str:
     (pixels, _), (test_pixels, _) = mnist(), mnist(train=False)
     truth = average(pixels)
-    shape = shape_of(answer)  # judged before numbers_in copies the answer
+    shape = shape_of(answer)  # judged before as_float64_tensor copies the answer
     if shape == (1, 28, 28):
         raise Wrong("shape [1, 28, 28] still has the channel dimension, and plt.imshow cannot draw it: make it 28x28",
                     "channel-kept")
     if shape != (28, 28):
         raise Wrong(f"the average image is one 28x28 image; got shape {list(shape)}: average over the images, "
                     "the first dimension (dim=0)", "wrong-dimension")
-    got = numbers_in(answer, "mean_image")
+    got = as_float64_tensor(answer, "mean_image")
     if close(got, truth, 1e-4):
         return "a blurry blob where most digits have ink, brightest in the middle."
     raise explain(got, [

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import Subset, random_split
 
-from . import Exercise, Wrong, call, explain, mnist, numbers_in, whole_numbers
+from . import Exercise, Wrong, as_float64_tensor, as_whole_numbers, call, explain, mnist
 
 SEED = 7
 
@@ -27,7 +27,7 @@ def _my_split(answer) -> str:
     if isinstance(answer, Subset):
         raise Wrong("that is the validation part itself (a Subset): give the labels of the images it holds, "
                     "picked from labels by its indices", "subset-not-labels")
-    got = numbers_in(answer, "my_val_labels")
+    got = as_float64_tensor(answer, "my_val_labels")
     if got.ndim != 1:
         raise Wrong(f"give one label per image, a tensor of shape [10000]; got shape {list(got.shape)}",
                     "not-one-label-per-image")
@@ -79,7 +79,7 @@ def _counts(answer) -> str:
     if pair and all(isinstance(x, (torch.Tensor, np.ndarray)) for x in answer):
         raise Wrong("that is a pair of tensors (the digits, then their counts, as unique(return_counts=True) gives): "
                     "give only the ten counts", "unique-pair")
-    got = numbers_in(_as_counts(answer), "my_val_counts")
+    got = as_float64_tensor(_as_counts(answer), "my_val_counts")
     if got.shape != (10,):
         raise Wrong(f"give ten counts, one per digit (shape [10]); got shape {list(got.shape)}", "not-ten-counts")
     if not torch.isfinite(got).all():
@@ -109,7 +109,7 @@ def _batches(answer) -> str:
     cases = [(50_000, 96), (60_000, 128), (10, 3), (128, 128), (10, 96), (256, 128), (1, 1)]
     for images, batch_size in cases:
         result = call(answer, images, batch_size, given=f"{images:,} images and batch_size={batch_size}")
-        count, last = whole_numbers(result, "the answer", 2)
+        count, last = as_whole_numbers(result, "the answer", 2)
         full, rest = divmod(images, batch_size)
         truth = (full + (rest > 0), rest or batch_size)
         if (count, last) == truth:

@@ -7,13 +7,13 @@ import operator
 import torch
 import torch.nn as nn
 
-from . import Exercise, NotAnswered, Wrong, call, explain, what_went_wrong, whole_number
+from . import Exercise, NotAnswered, Wrong, as_whole_number, call, explain, what_went_wrong
 
 
 def _count_parameters(answer) -> str:
     for inputs, outputs in [(784, 10), (3, 2), (100, 3), (1, 7), (10, 1)]:
         about = f"for nn.Linear({inputs}, {outputs})"
-        got = whole_number(call(answer, inputs, outputs, given=f"inputs={inputs}, outputs={outputs}"),
+        got = as_whole_number(call(answer, inputs, outputs, given=f"inputs={inputs}, outputs={outputs}"),
                            f"{about}, the count")
         if got == inputs * outputs + outputs:
             continue

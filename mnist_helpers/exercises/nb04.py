@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from . import Exercise, Wrong, call, close, explain, number, numbers_in
+from . import Exercise, Wrong, as_float64_tensor, as_number, call, close, explain
 
 # Outputs of a model, each a batch. Large values are the edge of this notebook: exp(1000) overflows to inf,
 # exp(-1000) underflows to 0. What an answer that does not shift each row by its own maximum gives is in
@@ -39,7 +39,7 @@ def _predict(answer) -> str:
         if isinstance(result, torch.Tensor) and result.is_floating_point() and close(result, outputs.max(dim=1).values):
             raise Wrong("these are the largest values themselves: return their positions, the digits",
                         "values-not-positions")
-        got = numbers_in(result, "the predictions")
+        got = as_float64_tensor(result, "the predictions")
         truth = outputs.argmax(dim=1)
         if got.shape == (len(outputs), 1):
             raise Wrong(f"shape {list(got.shape)}: give one prediction per row as a vector, [{len(outputs)}] "
@@ -95,11 +95,14 @@ def _softmax(answer) -> str:
 
 
 def _loss(got, outputs: torch.Tensor) -> float:
-    """The learner's loss as a float (nan and inf kept, to be explained), or Wrong if it is not one number."""
+    """The learner's loss as a float (nan and inf kept, to be explained), or Wrong if it is not one number.
+
+    A tensor of one loss per image gets this exercise's own message (``not-one-loss``) before ``as_number``.
+    """
     if isinstance(got, torch.Tensor) and got.numel() != 1:
         raise Wrong(f"return one number for the whole batch (the mean over the images); got a tensor of shape "
                     f"{list(got.shape)} for {_describe(outputs)}", "not-one-loss")
-    return number(got, "the loss", finite=False)
+    return as_number(got, "the loss", finite=False)
 
 
 def _cross_entropy(answer) -> str:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from ..data import FastLoader
 from ..model import MnistModel
-from . import Exercise, Wrong, call, close, explain, number
+from . import Exercise, Wrong, as_number, call, close, explain
 
 LR = 0.37  # a learning rate the notebook does not use: the step must be that of the optimizer the answer is given
 
@@ -95,7 +95,7 @@ def _train_step(answer) -> str:
         ], "the weights moved, but not as one step of the optimizer you are given, on each batch's cross-entropy, "
            "would move them", same=_same_weights)
     for result, before, after in zip(results, losses, _losses_after_steps(start, batches), strict=True):
-        got = number(result, "the loss", graph=False)
+        got = as_number(result, "the loss", graph=False)
         if not close(got, before, 1e-5):
             raise explain(got, [(after, "loss-after-step",
                                         "you returned the loss after the step: return the loss the step was taken on, "
@@ -150,7 +150,7 @@ def _train_epoch(answer) -> str:
     if isinstance(result, (list, tuple)):
         raise Wrong(f"you returned a {type(result).__name__}: return one number, the mean of the batches' losses",
                     "list-not-mean")
-    got = number(result, "the mean loss", graph=False)
+    got = as_number(result, "the mean loss", graph=False)
     mean = sum(losses) / len(losses)
     if close(got, mean, 1e-5):
         return "one step per batch, every batch once: that is an epoch, and fit repeats it."
@@ -201,7 +201,7 @@ def _accuracy(answer) -> str:
     _unchanged(loader, images, labels, "accuracy_of")
     if not _same_weights(_weights(model), before):
         raise Wrong("accuracy_of changed the model's weights: it should only measure", "changed-weights")
-    got = number(result, "the accuracy", graph=False)
+    got = as_number(result, "the accuracy", graph=False)
     if not close(got, truth, 1e-6):
         raise explain(got, [
             (100 * truth, "percentage", f"{got:g} is a percentage: return a fraction between 0 and 1"),

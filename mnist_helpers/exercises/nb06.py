@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import Exercise, Wrong, call, close, explain, is_one_number, number, numbers_in, whole_numbers
+from . import Exercise, Wrong, as_float64_tensor, as_number, as_whole_numbers, call, close, explain, is_one_number
 
 
 class _Fixed(nn.Module):
@@ -49,7 +49,7 @@ def _most_confident_mistake(answer) -> str:
     for outputs, labels in (_mistakes_case(), _random_case()):
         n = len(labels)
         result = call(answer, _Fixed(outputs), _images(n), labels, given=f"a model, {n} images and their labels")
-        got = number(result, "the position of the image")
+        got = as_number(result, "the position of the image")
         if got != int(got):
             raise Wrong(f"{got:g} looks like a probability: return the position (index) of the image"
                         if 0 <= got <= 1 else f"{got:g} is not a position: return the index of the image",
@@ -96,7 +96,7 @@ _SMALL = torch.tensor([[8, 2, 0], [1, 3, 0], [1, 1, 4]])
 def _precision(answer) -> str:
     for matrix in (_SMALL, _confusion(0)):
         n = len(matrix)
-        got = numbers_in(call(answer, matrix, given=f"a {n}x{n} confusion matrix"), "the precisions")
+        got = as_float64_tensor(call(answer, matrix, given=f"a {n}x{n} confusion matrix"), "the precisions")
         if got.shape != (n,):
             raise Wrong(f"return one fraction per digit, a tensor of shape [{n}] for a {n}x{n} matrix; got "
                         f"{list(got.shape)}" + (" (no keepdim)" if got.numel() == n else ""), "wrong-shape")
@@ -137,7 +137,7 @@ def _two_digits(result) -> tuple[int, int]:
     """The answer as two whole numbers; a set counts too (a set of one digit is that digit twice)."""
     if isinstance(result, (set, frozenset)) and len(result) in (1, 2):
         result = list(result) * (3 - len(result))
-    return whole_numbers(result, "the answer", 2)
+    return as_whole_numbers(result, "the answer", 2)
 
 
 def _most_confused_pair(answer) -> str:
@@ -149,7 +149,7 @@ def _most_confused_pair(answer) -> str:
         a, b = divmod(int(both.argmax()), n)
         row, column = divmod(int(mistakes.argmax()), n)
         if is_one_number(result):
-            single = number(result, "the answer")
+            single = as_number(result, "the answer")
             raise explain(single, [
                 (both[a, b], "count-not-digits",
                              f"{single:g} is how many times those two digits are taken for each other: return the "

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from ..model import MnistModel
-from . import Exercise, Wrong, call, close, number, what_went_wrong, yes_or_no
+from . import Exercise, Wrong, as_number, call, close, what_went_wrong, yes_or_no
 
 
 def _model(seed: int) -> MnistModel:
@@ -35,7 +35,7 @@ def _judge_checkpoint(saved, weights: dict, epochs: int, lr: float) -> None:
     if "epochs" not in saved or "lr" not in saved:
         raise Wrong("the dictionary should also hold 'epochs' and 'lr' with the values you were given",
                     "metadata-missing")
-    saved_epochs, saved_lr = number(saved["epochs"], "the saved 'epochs'"), number(saved["lr"], "the saved 'lr'")
+    saved_epochs, saved_lr = as_number(saved["epochs"], "the saved 'epochs'"), as_number(saved["lr"], "the saved 'lr'")
     if close(saved_epochs, lr, 1e-6) and close(saved_lr, epochs, 1e-6):
         raise Wrong("'epochs' and 'lr' are swapped: each key should hold its own setting", "metadata-swapped")
     if saved_epochs != epochs or not close(saved_lr, lr, 1e-6):

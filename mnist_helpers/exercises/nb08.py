@@ -9,13 +9,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import Exercise, Wrong, call, close, explain, what_went_wrong, whole_number
+from . import Exercise, Wrong, as_whole_number, call, close, explain, what_went_wrong
 
 
 def _mlp_parameters(answer) -> str:
     for inputs, hidden, outputs in [(784, 256, 10), (3, 4, 2), (10, 1, 5), (2, 7, 3)]:
         size = f"{inputs}-{hidden}-{outputs}"
-        got = whole_number(call(answer, inputs, hidden, outputs, given=f"inputs={inputs}, hidden={hidden}, "
+        got = as_whole_number(call(answer, inputs, hidden, outputs, given=f"inputs={inputs}, hidden={hidden}, "
                                                                        f"outputs={outputs}"), f"for {size}, the count")
         truth = inputs * hidden + hidden + hidden * outputs + outputs
         if got == truth:

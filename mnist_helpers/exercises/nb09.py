@@ -7,7 +7,7 @@ import operator
 import torch
 import torch.nn.functional as F
 
-from . import Exercise, Wrong, call, close, explain, is_one_number, number, numbers_in
+from . import Exercise, Wrong, as_float64_tensor, as_number, call, close, explain, is_one_number
 
 # Typical mistakes in counting a convolution's positions, each with what it gives, its kind and its message.
 SIZE_MISTAKES = [
@@ -40,7 +40,7 @@ def _output_size(answer) -> str:
     got = []
     for size, kernel, padding, stride in cases:
         given = f"size={size}, kernel_size={kernel}, padding={padding}, stride={stride}"
-        value = number(call(answer, size, kernel, padding, stride, given=given), f"for {given}, the size")
+        value = as_number(call(answer, size, kernel, padding, stride, given=given), f"for {given}, the size")
         if value != int(value):
             raise Wrong(f"for {given} you get {value:g}, not a whole number: a position where the filter does not "
                         "fit entirely is not a position; round down", "not-rounded")
@@ -63,7 +63,7 @@ def _feature_map(got, rows: int, cols: int, given: str) -> torch.Tensor:
     if isinstance(got, torch.Tensor) and got.dim() == 4 and got.shape[:2] == (1, 1):
         raise Wrong(f"for {given} you return shape {list(got.shape)}: return the feature map itself, [rows, "
                     "columns], without the batch and channel dimensions", "batch-dimensions-kept")
-    got = numbers_in(got, "the feature map")
+    got = as_float64_tensor(got, "the feature map")
     if tuple(got.shape) == (rows, cols):
         return got
     if got.dim() == 2 and tuple(got.shape) == (cols, rows):
@@ -134,7 +134,7 @@ def _max_pool(answer) -> str:
         channels, rows, cols = maps.shape
         if isinstance(got, torch.Tensor) and is_one_number(got) and channels > 1:
             raise Wrong(f"for {given} you return one number: each 2x2 window of each map gives one value", "one-number")
-        got = numbers_in(got, "the pooled maps")
+        got = as_float64_tensor(got, "the pooled maps")
         truth = F.max_pool2d(maps, 2).double()
         if got.shape != truth.shape:
             raise _pool_shape(got, maps, truth, given)

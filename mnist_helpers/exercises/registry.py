@@ -89,7 +89,7 @@ def catalog() -> dict[str, VerdictInfo]:
     """Every verdict id any check can give, in course order, with its message and the teacher's note.
 
     Each exercise has the generic verdicts, those of the helpers that judge an answer's form (``call``,
-    ``number``...), and its own mistakes.
+    ``as_number``...), and its own mistakes.
     """
     from .. import exercises as package
 

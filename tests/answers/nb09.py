@@ -7,8 +7,6 @@ import torch
 import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mnist_helpers.exercises import nb09
-
 
 def positions_by_conv2d(size, kernel_size, padding, stride):
     """Ask PyTorch: the width of a real convolution's output."""
@@ -162,11 +160,3 @@ NOT_YET = {
     "q2": ["differs from what F.conv2d gives"],
     "q3": ["your values differ from max pooling's"],
 }
-
-
-def test_the_typical_mistakes_are_told_apart_on_the_cases_checked():
-    """Each counting mistake of 9.1 gives its own numbers on the check's cases, so its message can be chosen."""
-    cases = nb09.SIZE_CASES
-    assert [positions_by_conv2d(*case) for case in cases] == [(n + 2 * p - k) // s + 1 for n, k, p, s in cases]
-    gives = [tuple(mistake(*case) for case in cases) for mistake, _, _ in nb09.SIZE_MISTAKES]
-    assert len(set(gives)) == len(gives)
