@@ -98,10 +98,7 @@ def lab(chromium, data_root):
 @pytest.fixture(scope="module")
 def page(lab, chromium):
     """One Chromium page, 1280x900, for the module's JupyterLab."""
-    from lab_session import CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
+    from lab_session import launched
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+    with launched(chromium) as browser:
         yield browser.new_page(viewport={"width": 1280, "height": 900})
-        browser.close()

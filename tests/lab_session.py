@@ -147,6 +147,19 @@ def wait_until_up(lab: Lab, server: subprocess.Popen, timeout: float) -> None:
     raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{log}")
 
 
+@contextlib.contextmanager
+def launched(chromium: Path):
+    """Chromium driven by Playwright, headless, with CHROMIUM_ARGS: the browser of every browser test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 # What every cell shows, read from the page: type, prompt, first source line, outputs.
 READ_CELLS = """notebook => [...notebook.querySelectorAll('.jp-Cell')].map(cell => ({
   code: cell.classList.contains('jp-CodeCell'),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from classroom_fakes import EXERCISES, FAKE, NAMES, http
-from lab_session import CHROMIUM_ARGS, ROOT, free_port
+from lab_session import ROOT, free_port, launched
 
 from mnist_helpers.classroom.storage import ClassDatabase, class_keys
 from mnist_helpers.classroom.summary import summarise
@@ -79,15 +79,12 @@ def database_counts(folder: Path) -> dict:
 
 
 def test_thirty_learners_on_the_page_then_kill_and_restart(chromium, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     folder, port = tmp_path / "class", free_port()
     server = start_server(folder, port)
     keys, base = class_keys(folder), f"http://127.0.0.1:{port}/"
     acknowledged: list = []
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        with launched(chromium) as browser:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             outside, errors = [], []
             page.route("**/*", lambda route: (route.continue_() if route.request.url.startswith(base)
@@ -123,7 +120,6 @@ def test_thirty_learners_on_the_page_then_kill_and_restart(chromium, tmp_path):
             assert not page.locator("#people").is_visible() and page.locator(".exercise").first.is_visible()
             page.screenshot(path=str(ARTIFACTS / "projector.png"))
             assert outside == []
-            browser.close()
     finally:
         server.send_signal(signal.SIGKILL)  # no clean shutdown: every acknowledged report must be on disk
         server.wait(10)

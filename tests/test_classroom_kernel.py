@@ -19,7 +19,7 @@ import sys
 import nbclient
 import nbformat
 import pytest
-from lab_session import CHROMIUM_ARGS, ROOT, free_port
+from lab_session import ROOT, free_port, launched
 
 pytestmark = pytest.mark.slow  # a student edition, a kernel and a browser
 WRONG_SOFTMAX = '''def softmax(outputs):
@@ -46,8 +46,6 @@ def class_server(tmp_path):
 
 
 def test_a_wrong_answer_in_a_kernel_reaches_the_page(class_server, tmp_path, chromium):
-    from playwright.sync_api import sync_playwright
-
     from mnist_helpers.exercises import catalog
 
     page_address, join = class_server
@@ -75,13 +73,11 @@ def test_a_wrong_answer_in_a_kernel_reaches_the_page(class_server, tmp_path, chr
     assert said[2].strip() == "sent: True", said
     verdicts = {v for v, info in catalog().items() if info.exercise.startswith("04") and info.kind != "correct"}
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+    with launched(chromium) as browser:
         page = browser.new_page()
         page.goto(page_address)
         page.wait_for_selector(".mistake[data-verdict]", timeout=5000)
         shown = page.eval_on_selector_all(".mistake", "bars => bars.map(b => [b.dataset.verdict, b.dataset.count])")
         names = page.locator("#learners bdi.name").all_text_contents()
-        browser.close()
     assert shown == [["04.2/no-shift", "1"]] and "04.2/no-shift" in verdicts, shown  # the mistake, by its id
     assert catalog()[shown[0][0]].kind not in ("not-answered", "correct") and names == ["Ada"]

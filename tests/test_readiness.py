@@ -18,7 +18,7 @@ from course_notebooks import files, notebook
 
 from mnist_helpers.course import hub, runner
 from mnist_helpers.course.notebooks import shown
-from mnist_helpers.course.outputs import Verdict, compare_notebooks
+from mnist_helpers.course.outputs import Agreement, compare_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,7 +139,7 @@ def test_verdicts_are_an_enum():
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
-    assert compare_notebooks(nb, nb).verdict is Verdict.IDENTICAL and Verdict("within noise") is Verdict.NOISE
+    assert compare_notebooks(nb, nb).verdict is Agreement.IDENTICAL and Agreement("within noise") is Agreement.NOISE
 
 
 @pytest.mark.parametrize("class_size", [1, 30, 200])

@@ -408,12 +408,10 @@ def review_catalog():
 
 @pytest.mark.slow  # a browser, on the review above
 def test_the_page_in_chromium_has_every_chart_and_loads_nothing(reviewed, chromium):
-    from lab_session import CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
+    from lab_session import launched
 
     page_file = reviewed["out"] / "index.html"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+    with launched(chromium) as browser:
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             requests = []

@@ -21,7 +21,7 @@ from urllib.parse import urldefrag, urljoin
 
 import nbformat
 import pytest
-from lab_session import CHROMIUM_ARGS, ROOT
+from lab_session import ROOT, launched
 from notebook_text import solution_lines
 
 from mnist_helpers.course import site as site_builder
@@ -336,10 +336,7 @@ def serving(folder: Path):
 @pytest.fixture(scope="module")
 def browser(site, chromium):
     """A page in Chromium on the served site, and every request it made that left 127.0.0.1 (then refused)."""
-    from playwright.sync_api import sync_playwright
-
-    with serving(site) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+    with serving(site) as base, launched(chromium) as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         outside = []
 
@@ -355,7 +352,6 @@ def browser(site, chromium):
         errors = []
         page.on("pageerror", lambda err: errors.append(str(err)))
         yield page, base, outside, errors
-        browser.close()
 
 
 IMAGES_LOADED = "() => [...document.images].map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0}))"

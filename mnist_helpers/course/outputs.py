@@ -100,7 +100,7 @@ def differing_cells(executed, committed) -> list[int]:
 TOLERANCE = 2e-3
 
 
-class Verdict(Enum):
+class Agreement(Enum):
     """How a fresh run's text outputs compare with the stored ones."""
 
     IDENTICAL = "identical"
@@ -108,7 +108,7 @@ class Verdict(Enum):
     DIFFERENT = "different"
 
 
-IDENTICAL, NOISE, DIFFERENT = Verdict.IDENTICAL, Verdict.NOISE, Verdict.DIFFERENT
+IDENTICAL, NOISE, DIFFERENT = Agreement.IDENTICAL, Agreement.NOISE, Agreement.DIFFERENT
 # A number as the notebooks print it: whole (7, 60,000, -3) or decimal (0.9783, 52.4, 1.7e-07).
 NUMBER = re.compile(r"([-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)")
 
@@ -117,7 +117,7 @@ NUMBER = re.compile(r"([-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE
 class Comparison:
     """How a fresh run's text outputs compare with the stored ones."""
 
-    verdict: Verdict = IDENTICAL
+    verdict: Agreement = IDENTICAL
     largest: float = 0.0  # the largest ``difference`` between two decimal numbers
     first: str = ""  # for DIFFERENT: where, and the first value that differs
 
