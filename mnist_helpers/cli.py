@@ -29,8 +29,6 @@ from .model import MODELS, TRAINING
 # Each model's training when --epochs and --lr are not given (README) is its class's ``training`` (model.py):
 # the linear model's best settings (about 92.5% test accuracy in a few seconds); for the CNN, notebook 9's
 # recipe, SGD with Nesterov momentum and a one-cycle schedule over 2 epochs (over 99% test accuracy).
-DEFAULT_EPOCHS = TRAINING["epochs"]
-DEFAULT_LR = TRAINING["lr"]
 MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 to 2**64 - 1 (a negative seed wraps around to the same values)
 
 

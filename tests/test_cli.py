@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from mnist_helpers import load_checkpoint
-from mnist_helpers.cli import DEFAULT_EPOCHS, DEFAULT_LR, build_parser, main
-from mnist_helpers.model import MODELS
+from mnist_helpers.cli import build_parser, main
+from mnist_helpers.model import MODELS, TRAINING
 
 
 @pytest.mark.parametrize("args, option", [
@@ -86,8 +86,8 @@ def test_help_shows_every_default(capsys):
     for option in ("--epochs", "--lr", "--batch-size", "--val-size", "--seed", "--data-root", "--save", "--json"):
         assert option in text
     cnn = MODELS["cnn"].training
-    assert f"(default: {DEFAULT_EPOCHS}; with --model cnn: {cnn['epochs']})" in text
-    assert (f"(default: {DEFAULT_LR}; with --model cnn: {cnn['lr']}, momentum {cnn['momentum']}, Nesterov True, "
+    assert f"(default: {TRAINING['epochs']}; with --model cnn: {cnn['epochs']})" in text
+    assert (f"(default: {TRAINING['lr']}; with --model cnn: {cnn['lr']}, momentum {cnn['momentum']}, Nesterov True, "
             "one-cycle schedule True)") in text
     assert f"cnn: {cnn['epochs']}) (default" not in text  # the model's own defaults, not argparse's "None"
     assert "keeps the linear model on the cpu" in text  # what --device auto does
@@ -120,7 +120,7 @@ def test_defaults_reach_92_percent_test_accuracy(data_root):
     proc = run_cli("train", "--data-root", str(data_root), "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert (result["epochs"], result["lr"]) == (DEFAULT_EPOCHS, DEFAULT_LR)
+    assert (result["epochs"], result["lr"]) == (TRAINING["epochs"], TRAINING["lr"])
     assert result["test_acc"] >= 0.92 and result["val_acc"] >= 0.91
 
 
