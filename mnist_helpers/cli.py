@@ -276,7 +276,8 @@ def train(args: argparse.Namespace) -> dict:
     train_loader, val_loader = get_data_loaders(args.batch_size, args.val_size, args.seed, args.data_root, args.dataset)
     test_loader = get_test_loader(data_root=args.data_root, dataset=args.dataset)
     model = MODELS[args.model]().to(device)
-    print(f"Training {type(model).__name__} on {args.dataset} for {epochs} epochs on {device}: lr={lr}, "
+    passes = f"{epochs} epoch" + ("s" if epochs != 1 else "")
+    print(f"Training {type(model).__name__} on {args.dataset} for {passes} on {device}: lr={lr}, "
           f"batch size {args.batch_size}, {len(train_loader.labels)} training / {len(val_loader.labels)} validation "
           "images", file=sys.stderr)
     start = time.perf_counter()

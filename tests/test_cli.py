@@ -158,15 +158,21 @@ def test_the_mlp_reaches_975_percent(data_root, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_cnn_reaches_99_percent_with_its_defaults(data_root, tmp_path):
-    proc = run_cli("train", "--model", "cnn", "--json", "--data-root", str(data_root), "--save",
+def test_the_cnn_trains_with_its_own_defaults(data_root, tmp_path):
+    """The CLI's CNN keeps its recipe's settings; one epoch of it, for the CLI's part.
+
+    That the whole recipe (2 epochs) passes 99% is measured where it is trained anyway: notebook 9 trains
+    ``MnistCNN.training`` (test_notebook09.py holds it to that recipe and to 99%, and nbval re-runs it), and
+    ``python -m benchmarks`` trains it as the CLI does. Training it here too would add two minutes to the suite.
+    """
+    proc = run_cli("train", "--model", "cnn", "--epochs", "1", "--json", "--data-root", str(data_root), "--save",
                    str(tmp_path / "cnn.pt"), timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     cnn = MODELS["cnn"].training
-    assert (result["architecture"], result["epochs"], result["lr"]) == ("cnn", cnn["epochs"], cnn["lr"])
-    assert result["test_acc"] >= 0.99 and result["val_acc"] >= 0.985
-    assert "Training MnistCNN on mnist" in proc.stderr and proc.stderr.count("Epoch [") == cnn["epochs"]
+    assert (result["architecture"], result["epochs"], result["lr"]) == ("cnn", 1, cnn["lr"])  # its own lr kept
+    assert result["test_acc"] >= 0.98 and result["val_acc"] >= 0.98  # one epoch of the one-cycle recipe
+    assert "Training MnistCNN on mnist for 1 epoch on cpu" in proc.stderr and proc.stderr.count("Epoch [") == 1
     loaded = load_checkpoint(tmp_path / "cnn.pt")
     assert type(loaded).__name__ == "MnistCNN" and loaded.metadata["test_acc"] == result["test_acc"]
 
